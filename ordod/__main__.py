@@ -1,0 +1,5 @@
+import sys
+
+from ordod.main import main
+
+sys.exit(main())

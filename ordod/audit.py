@@ -1,0 +1,168 @@
+"""The audit log: every event gets a persistent, gap-free ``seq``, is stored, then published.
+
+Events are buffered and written in the database's group commit; ``seq`` is assigned when the
+batch is sealed for its transaction, so a failed write burns no number and the sequence
+never has a hole. Publication happens only after the commit, so a subscriber that sees
+``seq`` N can always fetch N again with ``audit_replay``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from ordo_shared.models import Event
+from ordod.clock import Clock
+from ordod.storage.database import Database, Statement
+
+log = logging.getLogger("ordod.audit")
+
+Publish = Callable[[Event], None]
+
+_INSERT = "INSERT INTO audit (seq, ts, type, order_ref, broker_id, data_json) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+@dataclass
+class _Pending:
+    ts: datetime
+    type: str
+    order_ref: str | None
+    broker_id: str | None
+    data: dict[str, Any]
+
+
+class AuditStore(Protocol):
+    """What the audit log needs from durable storage."""
+
+    async def last_seq(self) -> int: ...
+
+    async def replay(self, since: int, limit: int) -> list[Event]: ...
+
+
+class SqliteAuditStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def last_seq(self) -> int:
+        row = await self.db.fetchone("SELECT COALESCE(MAX(seq), 0) FROM audit")
+        return int(row[0]) if row else 0
+
+    async def replay(self, since: int, limit: int) -> list[Event]:
+        rows = await self.db.fetchall(
+            "SELECT seq, ts, type, order_ref, broker_id, data_json FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            (since, limit),
+        )
+        return [
+            Event(
+                seq=row[0],
+                ts=datetime.fromisoformat(row[1]),
+                type=row[2],
+                order_ref=row[3],
+                broker_id=row[4],
+                data=json.loads(row[5]),
+            )
+            for row in rows
+        ]
+
+
+@dataclass
+class _Batch:
+    """Events that will share one transaction; sealed (numbered) when it is flushed."""
+
+    log: AuditLog
+    pending: list[_Pending] = field(default_factory=list)
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    events: list[Event] | None = None
+    done: bool = False
+
+    def statements(self) -> Iterable[Statement]:
+        if self.events is None:
+            self.events = self.log._seal(self)
+        return [
+            (_INSERT, (e.seq, e.ts.isoformat(), e.type, e.order_ref, e.broker_id, json.dumps(e.data)))
+            for e in self.events
+        ]
+
+    def committed(self) -> None:
+        assert self.events is not None
+        self.log._committed(self)
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def failed(self, exc: BaseException) -> None:
+        log.error("audit write failed, %d events lost: %s", len(self.pending), exc)
+        self.log._unseal(self)
+        self.done = True
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_exception(exc)
+
+
+class AuditLog:
+    def __init__(self, db: Database, store: AuditStore, clock: Clock, publish: Publish) -> None:
+        self._db = db
+        self.store = store
+        self._clock = clock
+        self._publish = publish
+        self._open: _Batch | None = None
+        self._newest: _Batch | None = None  # last batch submitted; batches commit in order
+        self.last_seq = 0  # highest seq handed out (committed or in the transaction)
+
+    async def start(self) -> None:
+        self.last_seq = await self.store.last_seq()
+
+    def record(
+        self,
+        type: str,
+        *,
+        order_ref: str | None = None,
+        broker_id: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Queue an event; it is stored in the next group commit, then published."""
+        if self._open is None:
+            self._open = self._newest = _Batch(self)
+            self._db.submit(self._open)
+        self._open.pending.append(_Pending(self._clock.now(), type, order_ref, broker_id, data or {}))
+
+    async def flush(self) -> None:
+        """Wait until everything recorded so far is on disk."""
+        newest = self._newest
+        if newest is None or newest.done:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        newest.waiters.append(waiter)
+        await waiter
+
+    async def replay(self, since: int, limit: int) -> list[Event]:
+        return await self.store.replay(since, limit)
+
+    def _seal(self, batch: _Batch) -> list[Event]:
+        if self._open is batch:
+            self._open = None
+        events = []
+        for p in batch.pending:
+            self.last_seq += 1
+            events.append(
+                Event(seq=self.last_seq, ts=p.ts, type=p.type, order_ref=p.order_ref, broker_id=p.broker_id, data=p.data)
+            )
+        return events
+
+    def _unseal(self, batch: _Batch) -> None:
+        if batch.events:
+            # Only this batch was numbered since the previous commit, so the counter rewinds cleanly.
+            self.last_seq = batch.events[0].seq - 1 if batch.events[0].seq is not None else self.last_seq
+
+    def _committed(self, batch: _Batch) -> None:
+        batch.done = True
+        for event in batch.events or []:
+            try:
+                self._publish(event)
+            except Exception:  # a publishing fault must never lose the stored event
+                log.exception("publishing audit event %s failed", event.seq)

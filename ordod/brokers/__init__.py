@@ -1,0 +1,1 @@
+"""Broker adapters: one folder per broker behind one interface (``base.BrokerAdapter``)."""

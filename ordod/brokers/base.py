@@ -1,0 +1,107 @@
+"""The interface every broker adapter implements.
+
+Adapters speak one broker's API and nothing else: no retries, no breaker, no kill switch.
+Those wrap every adapter in one place (``ordod.gateway``). Every method either returns
+the documented value or raises a ``BrokerError`` subclass; any other exception is a bug.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from ordo_shared.models import OrderSpec, SessionState
+
+
+def client_tag(idempotency_key: str, length: int = 30, digits_only: bool = False) -> str:
+    """A broker-side order tag derived from the idempotency key: the same key always gives
+    the same tag, so an order can be found at the broker after an ambiguous failure or a crash."""
+    digest = hashlib.sha256(idempotency_key.encode()).digest()
+    if digits_only:
+        return str(int.from_bytes(digest, "big"))[:length]
+    return "ordo" + digest.hex()[: length - 4]
+
+
+@dataclass(frozen=True)
+class BrokerOrder:
+    """What the pipeline hands an adapter to place."""
+
+    order_ref: str
+    idempotency_key: str
+    spec: OrderSpec
+
+    @property
+    def tag(self) -> str:
+        return client_tag(self.idempotency_key)
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order_id: str
+    broker_code: str | None = None
+    broker_message: str | None = None
+
+
+BrokerOrderState = Literal["open", "partially_filled", "filled", "cancelled", "rejected", "expired"]
+
+
+@dataclass(frozen=True)
+class BrokerOrderStatus:
+    order_id: str
+    state: BrokerOrderState
+    filled_qty: int = 0
+    average_price: float | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    state: SessionState
+    expires_at: datetime | None = None
+
+
+class BrokerAdapter(ABC):
+    """One broker account. ``broker_id`` is the config table name; ``kind`` the adapter type."""
+
+    kind: str = ""
+
+    def __init__(self, broker_id: str) -> None:
+        self.broker_id = broker_id
+
+    async def start(self) -> None:
+        """Open connections; called once before the first order."""
+
+    async def close(self) -> None:
+        """Release connections; called once at shutdown."""
+
+    @abstractmethod
+    async def place_order(self, order: BrokerOrder) -> PlacedOrder:
+        """Place the order, sending ``order.tag`` as the broker-side tag."""
+
+    @abstractmethod
+    async def cancel_order(self, order_id: str) -> None:
+        """Cancel an open order."""
+
+    @abstractmethod
+    async def order_status(self, order_id: str) -> BrokerOrderStatus:
+        """The order's current state at the broker."""
+
+    @abstractmethod
+    async def find_order_by_tag(self, order: BrokerOrder) -> str | None:
+        """The broker's order id for this order's tag, or None if the broker has no such order.
+        Raises when the lookup itself is impossible (that is an unknown outcome)."""
+
+    @abstractmethod
+    def session(self) -> SessionInfo:
+        """The session as the adapter knows it now, without a network call."""
+
+    @abstractmethod
+    async def refresh_session(self) -> SessionInfo:
+        """Try to renew the session without a human; returns the resulting state."""
+
+    @abstractmethod
+    async def health_probe(self) -> None:
+        """A harmless call (profile, funds) that proves the broker answers. Raises BrokerError."""

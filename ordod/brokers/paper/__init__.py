@@ -1,0 +1,1 @@
+"""The simulated ("paper") broker: Ordo's embedded default, so it runs with no accounts."""

@@ -1,0 +1,152 @@
+"""The daemon's configuration: a TOML file validated by strict, frozen pydantic models.
+
+Every field has a default, so ``ordod`` with no file runs two paper brokers. A wrong key or
+value stops the daemon at start with a message naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ordo_shared.models import BrokerId
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def default_state_dir() -> Path:
+    """systemd's StateDirectory when run as a unit, else the user's XDG state folder."""
+    if state := os.environ.get("STATE_DIRECTORY"):
+        return Path(state.split(":")[0])
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "ordo"
+
+
+class DaemonConfig(Section):
+    state_dir: Path = Field(default_factory=default_state_dir, strict=False)
+    """SQLite database and the auth token file live here."""
+    rep_endpoint: str = "tcp://127.0.0.1:7750"
+    """ZeroMQ endpoint that REQ clients connect to."""
+    pub_endpoint: str = "tcp://127.0.0.1:7751"
+    """ZeroMQ endpoint that publishes audit and health events."""
+    http_listen: str = "127.0.0.1:7752"
+    """host:port of the HTTP API; "" disables it."""
+    health_interval_s: float = Field(default=2.0, gt=0, le=60, strict=False)
+    """A health snapshot goes out at least this often (and at once on any change)."""
+    shutdown_grace_s: float = Field(default=10.0, ge=0, le=300, strict=False)
+    """How long SIGTERM waits for in-flight orders before closing the database."""
+    idempotency_ttl_h: float = Field(default=24.0, gt=0, le=24 * 30, strict=False)
+    """How long an idempotency key stays bound to its order."""
+
+
+class AuthConfig(Section):
+    token_file: Path | None = Field(default=None, strict=False)
+    """Default: <state_dir>/token; created 0600 with a random token if missing."""
+
+
+class BreakerConfig(Section):
+    failure_threshold: int = Field(default=5, ge=1, le=1000)
+    """Consecutive counted failures that open the breaker."""
+    reset_timeout_s: float = Field(default=30.0, gt=0, le=3600, strict=False)
+    """Open to half-open after this long; then one health probe decides."""
+
+
+class RetryConfig(Section):
+    max_attempts: int = Field(default=3, ge=1, le=20)
+    initial_backoff_ms: float = Field(default=50.0, ge=0, le=60_000, strict=False)
+    max_backoff_ms: float = Field(default=1000.0, ge=0, le=300_000, strict=False)
+    call_timeout_s: float = Field(default=10.0, gt=0, le=120, strict=False)
+    """Longest single broker call before it counts as a timeout."""
+
+
+class LimitsConfig(Section):
+    max_qty: int = Field(default=100_000, ge=1)
+    """Largest quantity in one order."""
+    max_notional: float = Field(default=50_000_000.0, gt=0, strict=False)
+    """Largest qty x price of one priced order (LIMIT and SL; MARKET orders carry no price)."""
+
+
+class BrokerConfig(Section):
+    adapter: Literal["paper"] = "paper"
+    enabled: bool = True
+    latency_ms: float = Field(default=5.0, ge=0, le=600_000, strict=False)
+    """paper: simulated round trip."""
+    reject_code: str = ""
+    """paper: when set, every order is answered with this error code."""
+    fail_rate: float = Field(default=0.0, ge=0, le=1, strict=False)
+    """paper: share of calls that fail as BROKER_UNAVAILABLE."""
+    breaker: BreakerConfig | None = None
+    """Overrides the [breaker] defaults for this broker."""
+    retry: RetryConfig | None = None
+    """Overrides the [retry] defaults for this broker."""
+
+
+def _default_brokers() -> dict[str, BrokerConfig]:
+    return {"fyers": BrokerConfig(), "hdfc": BrokerConfig()}
+
+
+class Config(Section):
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
+    brokers: dict[BrokerId, BrokerConfig] = Field(default_factory=_default_brokers)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+
+    @model_validator(mode="after")
+    def _at_least_one_broker(self) -> Config:
+        if not any(b.enabled for b in self.brokers.values()):
+            raise ValueError("at least one broker must be enabled")
+        return self
+
+    @property
+    def token_file(self) -> Path:
+        return self.auth.token_file or self.daemon.state_dir / "token"
+
+    def breaker_for(self, broker_id: str) -> BreakerConfig:
+        return self.brokers[broker_id].breaker or self.breaker
+
+    def retry_for(self, broker_id: str) -> RetryConfig:
+        return self.brokers[broker_id].retry or self.retry
+
+    def with_state_dir(self, state_dir: Path) -> Config:
+        return self.model_copy(update={"daemon": self.daemon.model_copy(update={"state_dir": state_dir})})
+
+
+
+
+
+def config_from_mapping(data: dict[str, Any]) -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            problems.append(f"{key}: {err['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def load_config(path: Path | None, state_dir: Path | None = None) -> Config:
+    """Read and validate the TOML file; ``None`` means built-in defaults."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with path.open("rb") as fh:
+                data = tomllib.load(fh)
+        except OSError as exc:
+            raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config {path} is not valid TOML: {exc}") from None
+    config = config_from_mapping(data)
+    return config.with_state_dir(state_dir) if state_dir is not None else config

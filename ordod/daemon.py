@@ -1,0 +1,164 @@
+"""Assembles a whole daemon from its config, with no global state, so tests can build one
+in-process on a temporary directory. Resources open in one place and close in reverse."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+
+from ordo_shared.models import BreakerState, KillSwitchState, SessionState
+from ordod.audit import AuditLog, SqliteAuditStore
+from ordod.auth import Principal, TokenAuthenticator, ensure_token_file
+from ordod.breaker import CircuitBreaker
+from ordod.brokers.base import BrokerAdapter
+from ordod.brokers.registry import build_adapter
+from ordod.clock import Clock, SystemClock
+from ordod.config import Config
+from ordod.gateway import BrokerGateway
+from ordod.health import HealthMonitor
+from ordod.idempotency import SqliteIdempotencyStore
+from ordod.kill_switch import KillSwitch, SqliteKillSwitchStore
+from ordod.orchestrator import Orchestrator
+from ordod.publisher import EventPublisher
+from ordod.recovery import recover_in_flight
+from ordod.retry import Backoff
+from ordod.service import OrdoService
+from ordod.session_manager import SessionManager
+from ordod.sockets import SocketFactory
+from ordod.state_lock import StateLock
+from ordod.storage.database import Database
+from ordod.validator import PreTradeValidator
+from ordod.zmq_server import ZmqServer
+
+log = logging.getLogger("ordod")
+
+
+@dataclass
+class Daemon:
+    config: Config
+    clock: Clock = field(default_factory=SystemClock)
+    rng: random.Random = field(default_factory=random.Random)
+    adapters: dict[str, BrokerAdapter] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._tasks: list[asyncio.Task[None]] = []
+        self._lock = StateLock(self.config.daemon.state_dir)
+        self._sockets: SocketFactory | None = None
+        self.db: Database | None = None
+        self.stopped = asyncio.Event()
+
+    async def start(self) -> None:
+        cfg = self.config
+        state_dir = cfg.daemon.state_dir
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self._lock.acquire()
+        try:
+            await self._start_parts()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start_parts(self) -> None:
+        cfg, clock = self.config, self.clock
+        token = ensure_token_file(cfg.token_file)
+        self.authenticator = TokenAuthenticator({token: Principal("default", "admin")})
+
+        self.db = await Database.open(cfg.daemon.state_dir / "ordo.db")
+        self._sockets = SocketFactory()
+        self.publisher = EventPublisher(self._sockets.publisher(cfg.daemon.pub_endpoint))
+        self.audit = AuditLog(self.db, SqliteAuditStore(self.db), clock, self.publisher.publish)
+        await self.audit.start()
+        self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.db), clock)
+        await self.kill_switch.start()
+        self.idempotency = SqliteIdempotencyStore(self.db, cfg.daemon.idempotency_ttl_h * 3600)
+        await self.idempotency.start(clock.time())
+
+        for broker_id, broker_cfg in cfg.brokers.items():
+            if broker_id not in self.adapters:
+                self.adapters[broker_id] = build_adapter(broker_id, broker_cfg, cfg, clock)
+        for adapter in self.adapters.values():
+            await adapter.start()
+        self.gateways = {
+            broker_id: BrokerGateway(
+                adapter,
+                CircuitBreaker(broker_id, cfg.breaker_for(broker_id), clock, self._breaker_changed),
+                cfg.retry_for(broker_id),
+                Backoff(cfg.retry_for(broker_id).initial_backoff_ms / 1000,
+                        cfg.retry_for(broker_id).max_backoff_ms / 1000, self.rng),
+                clock,
+            )
+            for broker_id, adapter in self.adapters.items()
+        }
+        self.sessions = SessionManager(self.adapters, self._session_changed)
+        enabled = [b for b, c in cfg.brokers.items() if c.enabled]
+        self.validator = PreTradeValidator(cfg.limits, enabled, list(cfg.brokers))
+        self.orchestrator = Orchestrator(
+            self.idempotency, self.kill_switch, self.sessions, self.validator, self.gateways, self.audit, clock
+        )
+        self.health = HealthMonitor(
+            self.gateways, {b: c.enabled for b, c in cfg.brokers.items()}, self.sessions, self.kill_switch,
+            self.idempotency, self.audit, clock, self.publisher.publish, cfg.daemon.health_interval_s,
+        )
+        self.kill_switch.on_change(self._kill_switch_changed)
+
+        recovered = await recover_in_flight(self.idempotency, self.gateways, self.audit, clock)
+        self.service = OrdoService(
+            self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit
+        )
+        self.zmq = ZmqServer(self._sockets.router(cfg.daemon.rep_endpoint), self.service)
+        self.audit.record("daemon.started", data={"recovered_orders": recovered,
+                                                   "kill_switch": self.kill_switch.active,
+                                                   "brokers": list(self.adapters)})
+        await self.audit.flush()
+        self._tasks = [
+            asyncio.create_task(self.zmq.run(), name="zmq-server"),
+            asyncio.create_task(self.health.run(), name="health"),
+        ]
+        log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
+                 cfg.daemon.rep_endpoint, cfg.daemon.pub_endpoint, cfg.daemon.state_dir,
+                 ",".join(self.adapters), "on" if self.kill_switch.active else "off")
+
+    async def stop(self) -> None:
+        """Stop taking orders, let in-flight ones finish (bounded), flush, close in reverse."""
+        if getattr(self, "orchestrator", None) is not None:
+            self.orchestrator.accepting = False
+            self.health.stopping = True
+        if getattr(self, "zmq", None) is not None:
+            await self.zmq.drain(self.config.daemon.shutdown_grace_s)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        if getattr(self, "health", None) is not None:
+            await self.health.close()
+        if getattr(self, "audit", None) is not None and self.db is not None:
+            self.audit.record("daemon.stopped")
+            try:
+                await self.audit.flush()
+            except Exception:
+                log.exception("final audit flush failed")
+        for adapter in self.adapters.values():
+            await adapter.close()
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+        if self._sockets is not None:
+            self._sockets.close_all()
+            self._sockets = None
+        self._lock.release()
+        self.stopped.set()
+        log.info("ordod stopped")
+
+    def _breaker_changed(self, broker_id: str, old: BreakerState, new: BreakerState) -> None:
+        self.audit.record("breaker.changed", broker_id=broker_id, data={"old": old, "new": new})
+        self.health.changed()
+
+    def _session_changed(self, broker_id: str, old: SessionState, new: SessionState) -> None:
+        self.audit.record("session.changed", broker_id=broker_id, data={"old": old, "new": new})
+        self.health.changed()
+
+    def _kill_switch_changed(self, old: KillSwitchState, new: KillSwitchState) -> None:
+        self.audit.record("kill_switch.changed", data={"old": old.active, **new.model_dump(mode="json")})
+        self.health.changed()

@@ -1,0 +1,202 @@
+"""The one seam where resilience wraps a broker adapter: kill-switch and breaker checks
+before every attempt, a per-call timeout, retries with backoff (tenacity), the lookup by tag
+after an ambiguous failure, and the statistics the health panel shows.
+
+``place`` never raises: whatever happens becomes a ``BrokerResult``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+
+from ordo_shared.errors import BrokerErrorCode
+from ordo_shared.models import BrokerResult
+from ordod.breaker import CircuitBreaker
+from ordod.brokers.base import BrokerAdapter, BrokerOrder, PlacedOrder
+from ordod.brokers.errors import BrokerError, BrokerTimeout, OutcomeUnknown
+from ordod.clock import Clock
+from ordod.config import RetryConfig
+from ordod.retry import Backoff, NotFoundAfterLookup, counts_against_breaker, is_ambiguous, should_retry
+
+log = logging.getLogger("ordod.gateway")
+
+Sleep = Callable[[float], Awaitable[None]]
+IsHalted = Callable[[], bool]
+
+
+class _Halted(Exception):
+    """Raised inside the retry loop to stop before an attempt; never retried."""
+
+    def __init__(self, code: BrokerErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class BrokerStats:
+    """Recent behaviour, for the health panel."""
+
+    window: deque[bool] = field(default_factory=lambda: deque(maxlen=50))
+    last_latency_ms: float | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    attempts: int = 0
+
+    @property
+    def error_rate(self) -> float:
+        return 0.0 if not self.window else self.window.count(False) / len(self.window)
+
+
+class BrokerGateway:
+    def __init__(
+        self,
+        adapter: BrokerAdapter,
+        breaker: CircuitBreaker,
+        retry: RetryConfig,
+        backoff: Backoff,
+        clock: Clock,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.adapter = adapter
+        self.breaker = breaker
+        self.retry = retry
+        self.backoff = backoff
+        self._clock = clock
+        self._sleep = sleep
+        self.stats = BrokerStats()
+
+    @property
+    def broker_id(self) -> str:
+        return self.adapter.broker_id
+
+    async def place(self, order: BrokerOrder, halted: IsHalted) -> BrokerResult:
+        """Place ``order`` at this broker; ``halted`` is the kill switch, checked before every attempt."""
+        started = self._clock.monotonic()
+        attempts = 0
+        last_error: BrokerError | None = None
+
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=self.backoff,
+            retry=retry_if_exception(should_retry),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    self._check_may_send(halted, attempts)
+                    attempts += 1
+                    try:
+                        placed = await self._attempt(order)
+                    except BrokerError as exc:
+                        last_error = exc
+                        raise
+        except _Halted as halt:
+            if attempts == 0 or last_error is None:
+                status = "skipped" if halt.code is BrokerErrorCode.CIRCUIT_OPEN else "error"
+                return self._result(status, started, attempts, error_code=halt.code, message=halt.message)
+            return self._error_result(last_error, started, attempts, suffix=f"; stopped retrying: {halt.message}")
+        except BrokerError as exc:
+            return self._error_result(exc, started, attempts)
+        except Exception as exc:  # an adapter bug must not lose the order's record
+            log.exception("adapter %s raised unexpectedly", self.broker_id)
+            return self._result(
+                "error", started, attempts, error_code=BrokerErrorCode.OUTCOME_UNKNOWN,
+                message=f"internal error in the {self.adapter.kind} adapter ({type(exc).__name__}); check the broker",
+            )
+        return self._result(
+            "success", started, attempts, order_id=placed.order_id,
+            broker_code=placed.broker_code, broker_message=placed.broker_message,
+        )
+
+    def _check_may_send(self, halted: IsHalted, attempts: int) -> None:
+        if halted():
+            raise _Halted(BrokerErrorCode.KILL_SWITCH_ACTIVE, "kill switch is active; not sent")
+        if not self.breaker.allows_orders():
+            raise _Halted(BrokerErrorCode.CIRCUIT_OPEN, f"circuit breaker is {self.breaker.state}")
+
+    async def _attempt(self, order: BrokerOrder) -> PlacedOrder:
+        t0 = self._clock.monotonic()
+        self.stats.attempts += 1
+        try:
+            try:
+                placed = await asyncio.wait_for(self.adapter.place_order(order), self.retry.call_timeout_s)
+            except TimeoutError as exc:
+                if isinstance(exc, BrokerError):
+                    raise
+                raise BrokerTimeout(f"no answer within {self.retry.call_timeout_s:g}s") from None
+        except BrokerError as exc:
+            self._observe(t0, exc)
+            if is_ambiguous(exc):
+                return await self._resolve_ambiguous(order, exc)
+            raise
+        self._observe(t0, None)
+        return placed
+
+    async def _resolve_ambiguous(self, order: BrokerOrder, error: BrokerError) -> PlacedOrder:
+        """The broker may hold the order: look it up by tag before anything else."""
+        try:
+            order_id = await asyncio.wait_for(self.adapter.find_order_by_tag(order), self.retry.call_timeout_s)
+        except (BrokerError, TimeoutError) as exc:
+            raise OutcomeUnknown(
+                f"{error.message}; the order may be at the broker and the lookup failed ({type(exc).__name__})",
+                http_status=error.http_status, broker_code=error.broker_code, broker_message=error.broker_message,
+            ) from None
+        if order_id is not None:
+            return PlacedOrder(order_id, broker_message=f"found by tag after: {error.message}")
+        raise NotFoundAfterLookup(error)
+
+    def _observe(self, t0: float, error: BrokerError | None) -> None:
+        self.stats.last_latency_ms = (self._clock.monotonic() - t0) * 1000
+        if error is None:
+            self.stats.window.append(True)
+            self.breaker.record_success()
+            return
+        self.stats.window.append(False)
+        self.stats.last_error = error.code.value
+        self.stats.last_error_at = self._clock.now()
+        if counts_against_breaker(error):
+            self.breaker.record_failure()
+        else:
+            self.breaker.record_success()
+
+    def _error_result(self, exc: BrokerError, started: float, attempts: int, suffix: str = "") -> BrokerResult:
+        return self._result(
+            "error", started, attempts, error_code=exc.code, message=exc.message + suffix,
+            broker_code=exc.broker_code, broker_message=exc.broker_message,
+        )
+
+    def _result(
+        self,
+        status: str,
+        started: float,
+        attempts: int,
+        *,
+        order_id: str | None = None,
+        error_code: BrokerErrorCode | None = None,
+        message: str = "",
+        broker_code: str | None = None,
+        broker_message: str | None = None,
+    ) -> BrokerResult:
+        return BrokerResult.model_validate(
+            {
+                "broker_id": self.broker_id,
+                "status": status,
+                "order_id": order_id,
+                "error_code": error_code.value if error_code else None,
+                "message": message,
+                "attempts": attempts,
+                "latency_ms": round((self._clock.monotonic() - started) * 1000, 3),
+                "broker_code": broker_code,
+                "broker_message": broker_message,
+            }
+        )

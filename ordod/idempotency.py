@@ -1,0 +1,210 @@
+"""The idempotency store, with Stripe's semantics.
+
+A key is reserved durably before any broker sees the order. The same key with the same
+payload later gets the stored reply; while the first is running, ``IDEMPOTENCY_KEY_IN_FLIGHT``;
+with another payload, ``IDEMPOTENCY_KEY_REUSED``. Keys expire after a TTL.
+
+The SQLite store keeps a small in-memory index of live keys so that the decision for a
+concurrent duplicate never waits for the disk; the daemon holds a lock on its state
+directory, so the index and the database cannot disagree. A shared backend (PostgreSQL for
+several daemons) would implement the same interface with ``INSERT ... ON CONFLICT``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from ordo_shared.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InternalError
+from ordo_shared.models import OrderRecord, OrderSpec, PlaceOrderReply
+from ordod.storage.database import Database
+
+
+def fingerprint(order: OrderSpec) -> str:
+    """Same payload means same fingerprint, whatever the key order or defaults spelled out."""
+    canonical = json.dumps(order.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reserved:
+    order_ref: str
+
+
+@dataclass(frozen=True)
+class Replayed:
+    reply: PlaceOrderReply
+
+
+@dataclass(frozen=True)
+class InFlightRecord:
+    """An order a previous process left mid-flight; recovery decides what became of it."""
+
+    order_ref: str
+    idempotency_key: str
+    brokers: list[str]
+    order: OrderSpec
+
+
+class IdempotencyStore(Protocol):
+    async def start(self, now: float) -> None: ...
+
+    async def reserve(
+        self, key: str, order: OrderSpec, brokers: list[str], order_ref: str, principal: str, now: float
+    ) -> Reserved | Replayed:
+        """Raises IdempotencyKeyInFlight, IdempotencyKeyReused or StorageUnavailable."""
+        ...
+
+    async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None: ...
+
+    async def release(self, key: str, order_ref: str) -> None: ...
+
+    async def get(self, *, order_ref: str | None = None, key: str | None = None) -> OrderRecord | None: ...
+
+    async def recent(self, limit: int) -> list[OrderRecord]: ...
+
+    async def in_flight(self) -> list[InFlightRecord]: ...
+
+    def in_flight_count(self) -> int: ...
+
+
+@dataclass
+class _Entry:
+    order_ref: str
+    fingerprint: str
+    expires_at: float
+    completed: bool
+
+
+_ORDER_COLUMNS = "order_ref, idempotency_key, state, created_at, completed_at, order_json, reply_json"
+
+
+class SqliteIdempotencyStore:
+    def __init__(self, db: Database, ttl_s: float) -> None:
+        self._db = db
+        self._ttl_s = ttl_s
+        self._index: dict[str, _Entry] = {}
+
+    async def start(self, now: float) -> None:
+        await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
+        rows = await self._db.fetchall(
+            "SELECT k.key, k.order_ref, k.fingerprint, k.expires_at, o.state FROM idempotency_keys k "
+            "JOIN orders o ON o.order_ref = k.order_ref"
+        )
+        self._index = {
+            row[0]: _Entry(row[1], row[2], row[3], completed=row[4] == "completed") for row in rows
+        }
+
+    async def reserve(
+        self, key: str, order: OrderSpec, brokers: list[str], order_ref: str, principal: str, now: float
+    ) -> Reserved | Replayed:
+        fp = fingerprint(order)
+        entry = self._index.get(key)
+        if entry is not None and entry.expires_at > now:
+            if entry.fingerprint != fp:
+                raise IdempotencyKeyReused(
+                    f"idempotency key {key!r} was used for a different order ({entry.order_ref})",
+                    field="idempotency_key",
+                )
+            if not entry.completed:
+                raise IdempotencyKeyInFlight(
+                    f"order {entry.order_ref} with this idempotency key is still being placed; retry shortly",
+                    field="idempotency_key",
+                )
+            return Replayed(await self._stored_reply(entry.order_ref))
+        # Claim the key in memory before the first await, so a concurrent duplicate sees it.
+        self._index[key] = _Entry(order_ref, fp, now + self._ttl_s, completed=False)
+        try:
+            await self._db.write(
+                [
+                    ("DELETE FROM idempotency_keys WHERE key = ?", (key,)),
+                    (
+                        "INSERT INTO orders (order_ref, idempotency_key, fingerprint, state, principal, brokers_json,"
+                        " order_json, created_at) VALUES (?, ?, ?, 'in_flight', ?, ?, ?, ?)",
+                        (order_ref, key, fp, principal, json.dumps(brokers), order.model_dump_json(), now),
+                    ),
+                    (
+                        "INSERT INTO idempotency_keys (key, order_ref, fingerprint, expires_at) VALUES (?, ?, ?, ?)",
+                        (key, order_ref, fp, now + self._ttl_s),
+                    ),
+                ]
+            )
+        except BaseException:
+            if self._index.get(key) is not None and self._index[key].order_ref == order_ref:
+                del self._index[key]
+            raise
+        return Reserved(order_ref)
+
+    async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None:
+        await self._db.write(
+            [
+                (
+                    "UPDATE orders SET state = 'completed', reply_json = ?, completed_at = ? WHERE order_ref = ?",
+                    (reply.model_dump_json(), now, reply.order_ref),
+                )
+            ]
+        )
+        entry = self._index.get(key)
+        if entry is not None and entry.order_ref == reply.order_ref:
+            entry.completed = True
+
+    async def release(self, key: str, order_ref: str) -> None:
+        """Forget a reservation that never reached a broker, so the key can be used again."""
+        await self._db.write(
+            [
+                ("DELETE FROM idempotency_keys WHERE key = ? AND order_ref = ?", (key, order_ref)),
+                ("DELETE FROM orders WHERE order_ref = ? AND state = 'in_flight'", (order_ref,)),
+            ]
+        )
+        entry = self._index.get(key)
+        if entry is not None and entry.order_ref == order_ref:
+            del self._index[key]
+
+    async def get(self, *, order_ref: str | None = None, key: str | None = None) -> OrderRecord | None:
+        if order_ref is not None:
+            row = await self._db.fetchone(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE order_ref = ?", (order_ref,))
+        else:
+            row = await self._db.fetchone(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE idempotency_key = ? ORDER BY rowid DESC LIMIT 1", (key,)
+            )
+        return None if row is None else _record(row)
+
+    async def recent(self, limit: int) -> list[OrderRecord]:
+        rows = await self._db.fetchall(f"SELECT {_ORDER_COLUMNS} FROM orders ORDER BY rowid DESC LIMIT ?", (limit,))
+        return [_record(row) for row in rows]
+
+    async def in_flight(self) -> list[InFlightRecord]:
+        rows = await self._db.fetchall(
+            "SELECT order_ref, idempotency_key, brokers_json, order_json FROM orders WHERE state = 'in_flight'"
+        )
+        return [
+            InFlightRecord(row[0], row[1], json.loads(row[2]), OrderSpec.model_validate_json(row[3], strict=False))
+            for row in rows
+        ]
+
+    def in_flight_count(self) -> int:
+        return sum(1 for entry in self._index.values() if not entry.completed)
+
+    async def _stored_reply(self, order_ref: str) -> PlaceOrderReply:
+        row = await self._db.fetchone("SELECT reply_json FROM orders WHERE order_ref = ?", (order_ref,))
+        if row is None or row[0] is None:
+            raise InternalError(f"order {order_ref} is marked complete but has no stored reply")
+        return PlaceOrderReply.model_validate_json(row[0], strict=False).model_copy(update={"replayed": True})
+
+
+def _record(row: tuple[object, ...]) -> OrderRecord:
+    order_ref, key, state, created_at, completed_at, order_json, reply_json = row
+    reply = PlaceOrderReply.model_validate_json(str(reply_json), strict=False) if reply_json else None
+    return OrderRecord(
+        order_ref=str(order_ref),
+        idempotency_key=str(key),
+        state="completed" if state == "completed" else "in_flight",
+        created_at=datetime.fromtimestamp(float(created_at), UTC),  # type: ignore[arg-type]
+        completed_at=datetime.fromtimestamp(float(completed_at), UTC) if completed_at else None,  # type: ignore[arg-type]
+        order=OrderSpec.model_validate_json(str(order_json), strict=False),
+        status=reply.status if reply else None,
+        results=reply.results if reply else [],
+    )

@@ -1,0 +1,100 @@
+"""The daemon's operations behind every door (ZeroMQ today, HTTP too): authenticate, then
+dispatch through a table of one handler per op. Doors only translate frames or HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from ordo_shared.errors import NotFound
+from ordo_shared.messages import (
+    OPEN_OPS,
+    AuditReplayReply,
+    AuditReplayRequest,
+    GetOrderReply,
+    GetOrderRequest,
+    HealthReply,
+    KillSwitchReply,
+    KillSwitchRequest,
+    ListOrdersReply,
+    ListOrdersRequest,
+    PingReply,
+    PlaceOrderRequest,
+    Request,
+)
+from ordo_shared.models import WireModel
+from ordod import __version__
+from ordod.audit import AuditLog
+from ordod.auth import ANONYMOUS, Principal, TokenAuthenticator
+from ordod.health import HealthMonitor
+from ordod.idempotency import IdempotencyStore
+from ordod.kill_switch import KillSwitch
+from ordod.orchestrator import Orchestrator
+
+Handler = Callable[[Any, Principal], Awaitable[WireModel]]
+
+
+class OrdoService:
+    def __init__(
+        self,
+        authenticator: TokenAuthenticator,
+        orchestrator: Orchestrator,
+        kill_switch: KillSwitch,
+        idempotency: IdempotencyStore,
+        health: HealthMonitor,
+        audit: AuditLog,
+    ) -> None:
+        self._auth = authenticator
+        self._orchestrator = orchestrator
+        self._kill_switch = kill_switch
+        self._idempotency = idempotency
+        self._health = health
+        self._audit = audit
+        self._handlers: dict[str, Handler] = {
+            "ping": self._ping,
+            "place_order": self._place_order,
+            "get_order": self._get_order,
+            "list_orders": self._list_orders,
+            "health": self._health_op,
+            "kill_switch": self._kill_switch_op,
+            "audit_replay": self._audit_replay,
+        }
+
+    @property
+    def ops(self) -> frozenset[str]:
+        return frozenset(self._handlers)
+
+    async def call(self, request: Request) -> WireModel:
+        """Run one decoded request. Raises ``OrdoError`` subclasses for refusals."""
+        principal = ANONYMOUS if request.op in OPEN_OPS else self._auth.authenticate(request.token)
+        return await self._handlers[request.op](request, principal)
+
+    async def _ping(self, request: Request, principal: Principal) -> PingReply:
+        return PingReply(version=__version__, time=datetime.now(UTC).isoformat())
+
+    async def _place_order(self, request: PlaceOrderRequest, principal: Principal) -> WireModel:
+        return await self._orchestrator.place_order(request, principal)
+
+    async def _get_order(self, request: GetOrderRequest, principal: Principal) -> GetOrderReply:
+        record = await self._idempotency.get(order_ref=request.order_ref, key=request.idempotency_key)
+        if record is None:
+            what = f"order_ref {request.order_ref!r}" if request.order_ref else "that idempotency_key"
+            raise NotFound(f"no order with {what}")
+        return GetOrderReply(order=record)
+
+    async def _list_orders(self, request: ListOrdersRequest, principal: Principal) -> ListOrdersReply:
+        return ListOrdersReply(orders=await self._idempotency.recent(request.limit))
+
+    async def _health_op(self, request: Request, principal: Principal) -> HealthReply:
+        return HealthReply(health=self._health.snapshot())
+
+    async def _kill_switch_op(self, request: KillSwitchRequest, principal: Principal) -> KillSwitchReply:
+        if request.active is None:
+            return KillSwitchReply(kill_switch=self._kill_switch.state)
+        state = await self._kill_switch.set(request.active, request.reason, principal.name)
+        return KillSwitchReply(kill_switch=state)
+
+    async def _audit_replay(self, request: AuditReplayRequest, principal: Principal) -> AuditReplayReply:
+        events = await self._audit.replay(request.since, request.limit)
+        return AuditReplayReply(events=events, last_seq=self._audit.last_seq)

@@ -1,0 +1,1 @@
+"""Durable state behind small interfaces; SQLite (through aiosqlite) is the embedded default."""

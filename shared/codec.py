@@ -1,0 +1,120 @@
+"""Pure encode/decode of wire frames: bytes in, models out, and back. No sockets here."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from ordo_shared import MAX_MESSAGE_BYTES, PROTOCOL_VERSION
+from ordo_shared.errors import (
+    BadRequest,
+    OrdoError,
+    PayloadTooLarge,
+    UnknownOp,
+    ValidationFailed,
+)
+from ordo_shared.messages import REQUEST_MODELS, CorrelationId, Request
+from ordo_shared.models import Event
+
+_ENVELOPE_FIELDS = frozenset({"v", "op", "id", "token"})
+# Structural problems make the message unreadable (400); anything else is a value the
+# caller can fix in a named field (422).
+_STRUCTURAL_ERRORS = frozenset({"missing", "extra_forbidden", "model_type", "dict_type"})
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def correlation_id(obj: object) -> CorrelationId:
+    """The caller's ``id`` if it is one we can echo, so even a bad request is matchable."""
+    if isinstance(obj, dict):
+        cid = obj.get("id")
+        if isinstance(cid, str) and len(cid) <= 256:
+            return cid
+        if isinstance(cid, int) and not isinstance(cid, bool) and abs(cid) < 2**63:
+            return cid
+    return None
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """Raw frame to a JSON object, or a typed error saying what is wrong with it."""
+    if len(raw) > MAX_MESSAGE_BYTES:
+        raise PayloadTooLarge(f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"message is not UTF-8 (byte {exc.start})") from None
+    try:
+        obj = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRequest("JSON is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and ints past Python's digit limit
+        raise BadRequest(f"message is not valid JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise BadRequest(f"message must be a JSON object, not {type(obj).__name__}")
+    return obj
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def decode_request(raw: bytes) -> Request:
+    """Frame to the op's request model. Raises an ``OrdoError`` subclass on any fault."""
+    obj = parse_json_object(raw)
+    return request_from_object(obj)
+
+
+def request_from_object(obj: dict[str, Any]) -> Request:
+    version = obj.get("v")
+    if version != PROTOCOL_VERSION or isinstance(version, bool):
+        raise BadRequest(f"unsupported protocol version {version!r}; this daemon speaks v=1", field="v")
+    op = obj.get("op")
+    if not isinstance(op, str):
+        raise BadRequest("field 'op' must be a string", field="op")
+    model = REQUEST_MODELS.get(op)
+    if model is None:
+        raise UnknownOp(f"unknown op {op[:64]!r}; known ops: {', '.join(sorted(REQUEST_MODELS))}", field="op")
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def validation_error(exc: ValidationError) -> OrdoError:
+    """The first problem of a pydantic error, as a typed Ordo error naming the field."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    field = ".".join(str(part) for part in first["loc"]) or None
+    message = first["msg"] if field is None else f"{field}: {first['msg']}"
+    if first["type"] in _STRUCTURAL_ERRORS or (field in _ENVELOPE_FIELDS):
+        return BadRequest(message, field=field)
+    return ValidationFailed(message, field=field)
+
+
+def encode_ok(cid: CorrelationId, fields: dict[str, Any]) -> bytes:
+    return dumps({"v": PROTOCOL_VERSION, "id": cid, "ok": True, **fields})
+
+
+def error_body(error: OrdoError) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": str(error.code), "message": error.message, "http_status": error.http_status}
+    if error.field is not None:
+        body["field"] = error.field
+    return body
+
+
+def encode_error(cid: CorrelationId, error: OrdoError) -> bytes:
+    return dumps({"v": PROTOCOL_VERSION, "id": cid, "ok": False, "error": error_body(error)})
+
+
+def encode_event(event: Event) -> list[bytes]:
+    """The two PUB frames: topic, then the JSON event."""
+    return [event.topic.encode(), event.model_dump_json().encode()]
+
+
+def decode_event(frames: list[bytes]) -> Event:
+    if len(frames) != 2:
+        raise BadRequest(f"an event has 2 frames, got {len(frames)}")
+    return Event.model_validate_json(frames[1], strict=False)

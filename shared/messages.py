@@ -1,0 +1,118 @@
+"""One pydantic model per op, and the registry that maps op names onto them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from ordo_shared.models import (
+    Event,
+    HealthSnapshot,
+    IdempotencyKey,
+    KillSwitchState,
+    OrderRecord,
+    OrderSpec,
+    WireModel,
+)
+
+CorrelationId = str | int | None
+Reason = Annotated[str, StringConstraints(max_length=500)]
+
+
+class Request(WireModel):
+    """The envelope every request shares."""
+
+    v: Literal[1]
+    op: str
+    id: CorrelationId = None
+    token: str | None = None
+
+
+class PingRequest(Request):
+    op: Literal["ping"]
+
+
+class PlaceOrderRequest(Request):
+    op: Literal["place_order"]
+    idempotency_key: IdempotencyKey
+    order: OrderSpec
+
+
+class GetOrderRequest(Request):
+    op: Literal["get_order"]
+    order_ref: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    idempotency_key: IdempotencyKey | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_lookup(self) -> GetOrderRequest:
+        if (self.order_ref is None) == (self.idempotency_key is None):
+            raise ValueError("give exactly one of order_ref or idempotency_key")
+        return self
+
+
+class ListOrdersRequest(Request):
+    op: Literal["list_orders"]
+    limit: int = Field(default=50, ge=1, le=1000)
+
+
+class HealthRequest(Request):
+    op: Literal["health"]
+
+
+class KillSwitchRequest(Request):
+    op: Literal["kill_switch"]
+    active: bool | None = None
+    reason: Reason = ""
+
+
+class AuditReplayRequest(Request):
+    op: Literal["audit_replay"]
+    since: int = Field(default=0, ge=0)
+    limit: int = Field(default=500, ge=1, le=5000)
+
+
+REQUEST_MODELS: dict[str, type[Request]] = {
+    "ping": PingRequest,
+    "place_order": PlaceOrderRequest,
+    "get_order": GetOrderRequest,
+    "list_orders": ListOrdersRequest,
+    "health": HealthRequest,
+    "kill_switch": KillSwitchRequest,
+    "audit_replay": AuditReplayRequest,
+}
+
+# Ops a caller may use without a token: liveness must be checkable by anything.
+OPEN_OPS = frozenset({"ping"})
+
+
+class PingReply(WireModel):
+    pong: bool = True
+    version: str
+    time: str
+
+
+class GetOrderReply(WireModel):
+    order: OrderRecord
+
+
+class ListOrdersReply(WireModel):
+    orders: list[OrderRecord]
+
+
+class HealthReply(WireModel):
+    health: HealthSnapshot
+
+
+class KillSwitchReply(WireModel):
+    kill_switch: KillSwitchState
+
+
+class AuditReplayReply(WireModel):
+    events: list[Event]
+    last_seq: int
+
+
+def reply_fields(model: WireModel) -> dict[str, Any]:
+    """The op-specific fields of a reply, as they go on the wire (JSON types)."""
+    return model.model_dump(mode="json")
