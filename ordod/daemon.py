@@ -26,7 +26,7 @@ from ordod.recovery import recover_in_flight
 from ordod.retry import Backoff
 from ordod.service import OrdoService
 from ordod.session_manager import SessionManager
-from ordod.sockets import SocketFactory
+from ordod.sockets import SocketFactory, bound_endpoint
 from ordod.state_lock import StateLock
 from ordod.storage.database import Database
 from ordod.validator import PreTradeValidator
@@ -67,7 +67,9 @@ class Daemon:
 
         self.db = await Database.open(cfg.daemon.state_dir / "ordo.db")
         self._sockets = SocketFactory()
-        self.publisher = EventPublisher(self._sockets.publisher(cfg.daemon.pub_endpoint))
+        pub_socket = self._sockets.publisher(cfg.daemon.pub_endpoint)
+        self.pub_endpoint = bound_endpoint(pub_socket)
+        self.publisher = EventPublisher(pub_socket)
         self.audit = AuditLog(self.db, SqliteAuditStore(self.db), clock, self.publisher.publish)
         await self.audit.start()
         self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.db), clock)
@@ -107,7 +109,9 @@ class Daemon:
         self.service = OrdoService(
             self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit
         )
-        self.zmq = ZmqServer(self._sockets.router(cfg.daemon.rep_endpoint), self.service)
+        rep_socket = self._sockets.router(cfg.daemon.rep_endpoint)
+        self.rep_endpoint = bound_endpoint(rep_socket)
+        self.zmq = ZmqServer(rep_socket, self.service)
         self.audit.record("daemon.started", data={"recovered_orders": recovered,
                                                    "kill_switch": self.kill_switch.active,
                                                    "brokers": list(self.adapters)})
@@ -117,7 +121,7 @@ class Daemon:
             asyncio.create_task(self.health.run(), name="health"),
         ]
         log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
-                 cfg.daemon.rep_endpoint, cfg.daemon.pub_endpoint, cfg.daemon.state_dir,
+                 self.rep_endpoint, self.pub_endpoint, cfg.daemon.state_dir,
                  ",".join(self.adapters), "on" if self.kill_switch.active else "off")
 
     async def stop(self) -> None:

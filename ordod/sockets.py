@@ -14,6 +14,11 @@ HARD_FRAME_LIMIT = 16 * MAX_MESSAGE_BYTES
 LINGER_MS = 500
 
 
+def bound_endpoint(sock: zmq.Socket[bytes]) -> str:
+    """The endpoint actually bound: "tcp://127.0.0.1:*" binds an ephemeral port."""
+    return sock.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
 class SocketFactory:
     def __init__(self, context: zmq.asyncio.Context | None = None) -> None:
         self.context = context or zmq.asyncio.Context()

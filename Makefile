@@ -1,0 +1,25 @@
+# Two commands matter: `make run` and `make test`. Both build .venv from a bare python3.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test bench lint clean
+
+$(STAMP): pyproject.toml setup.py constraints.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## daemon on two paper brokers + the TUI; quitting the TUI stops the daemon
+	$(BIN)/ordo up
+
+test: $(STAMP)  ## the whole suite
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)  ## benchmarks (never part of make test)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .ordo .pytest_cache

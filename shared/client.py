@@ -1,0 +1,135 @@
+"""A small asyncio client for the wire protocol, for the TUI, the CLI and Python scripts.
+
+Lazy-pirate style: every call waits with a deadline; after a timeout the REQ socket is
+closed and recreated (a REQ socket that missed its reply is stuck otherwise) and the caller
+gets ``DaemonUnreachable``. Retrying ``place_order`` with the same idempotency key is always
+safe: the daemon answers a repeat from its store instead of placing the order again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from ordo_shared import PROTOCOL_VERSION
+from ordo_shared.codec import decode_event, dumps
+from ordo_shared.errors import HTTP_STATUS, ErrorCode, OrdoError
+from ordo_shared.models import Event
+
+LINGER_MS = 0
+
+
+class DaemonUnreachable(Exception):
+    """No reply within the deadline: the daemon is down, restarting or overloaded."""
+
+
+class RemoteError(OrdoError):
+    """The daemon refused the request; ``code`` is its stable error code."""
+
+    def __init__(self, code: str, message: str, http_status: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.remote_code = code
+        self._http_status = http_status
+        try:
+            self.code = ErrorCode(code)
+        except ValueError:
+            self.code = ErrorCode.INTERNAL
+
+    @property
+    def http_status(self) -> int:
+        return self._http_status or HTTP_STATUS.get(self.code, 500)
+
+    def __str__(self) -> str:
+        return f"{self.remote_code}: {self.message}"
+
+
+class OrdoClient:
+    def __init__(
+        self,
+        endpoint: str,
+        token: str | None = None,
+        timeout_s: float = 5.0,
+        context: zmq.asyncio.Context | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.token = token
+        self.timeout_s = timeout_s
+        self._own_context = context is None
+        self._context = context or zmq.asyncio.Context()
+        self._socket: zmq.asyncio.Socket | None = None
+        self._ids = itertools.count(1)
+
+    def _connect(self) -> zmq.asyncio.Socket:
+        if self._socket is None:
+            sock = self._context.socket(zmq.REQ)
+            sock.setsockopt(zmq.LINGER, LINGER_MS)
+            sock.connect(self.endpoint)
+            self._socket = sock
+        return self._socket
+
+    def _reset(self) -> None:
+        if self._socket is not None:
+            self._socket.close(linger=0)
+            self._socket = None
+
+    async def call(self, op: str, timeout_s: float | None = None, **fields: Any) -> dict[str, Any]:
+        """Send one request and return the reply's fields; raises RemoteError or DaemonUnreachable."""
+        request = {"v": PROTOCOL_VERSION, "op": op, "id": next(self._ids), **fields}
+        if self.token is not None:
+            request["token"] = self.token
+        sock = self._connect()
+        deadline_ms = int((timeout_s or self.timeout_s) * 1000)
+        try:
+            await sock.send(dumps(request))
+            if not await sock.poll(deadline_ms, zmq.POLLIN):
+                raise DaemonUnreachable(f"no reply from {self.endpoint} within {deadline_ms} ms")
+            raw = await sock.recv()
+        except DaemonUnreachable:
+            self._reset()
+            raise
+        except zmq.ZMQError as exc:
+            self._reset()
+            raise DaemonUnreachable(f"{self.endpoint}: {exc}") from None
+        reply: dict[str, Any] = json.loads(raw)
+        if not reply.get("ok"):
+            err = reply.get("error") or {}
+            raise RemoteError(str(err.get("code", "INTERNAL")), str(err.get("message", "")),
+                              int(err.get("http_status", 500)), err.get("field"))
+        return reply
+
+    def close(self) -> None:
+        self._reset()
+        if self._own_context:
+            self._context.term()
+
+    async def __aenter__(self) -> OrdoClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def subscribe(
+    endpoint: str, topics: tuple[str, ...] = ("",), context: zmq.asyncio.Context | None = None
+) -> AsyncIterator[Event]:
+    """Events from the daemon's PUB socket, forever. ``topics`` are prefixes ("audit.", "health.")."""
+    ctx = context or zmq.asyncio.Context.instance()
+    sock = ctx.socket(zmq.SUB)
+    sock.setsockopt(zmq.LINGER, LINGER_MS)
+    for topic in topics:
+        sock.setsockopt(zmq.SUBSCRIBE, topic.encode())
+    sock.connect(endpoint)
+    try:
+        while True:
+            frames = await sock.recv_multipart()
+            try:
+                yield decode_event(frames)
+            except Exception:  # noqa: S112 - a malformed event is skipped, not fatal
+                continue
+    finally:
+        sock.close(linger=0)

@@ -1,0 +1,112 @@
+"""Builds whole daemons in-process on a temporary directory, and raw pyzmq clients that
+talk to them exactly as a user's script would."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from ordod.brokers.paper.adapter import PaperBroker
+from ordod.config import Config, config_from_mapping
+from ordod.daemon import Daemon
+
+ORDER: dict[str, Any] = {"symbol": "NSE:SBIN-EQ", "side": "BUY", "qty": 1, "order_type": "LIMIT", "price": 500.5}
+
+
+def make_config(state_dir: Path, **overrides: Any) -> Config:
+    """A config on ephemeral ports with fast paper brokers; ``overrides`` are TOML-like tables."""
+    data: dict[str, Any] = {
+        "daemon": {"state_dir": str(state_dir), "rep_endpoint": "tcp://127.0.0.1:*",
+                   "pub_endpoint": "tcp://127.0.0.1:*", "http_listen": "", "health_interval_s": 0.5,
+                   "shutdown_grace_s": 5.0},
+        "brokers": {"fyers": {"latency_ms": 0}, "hdfc": {"latency_ms": 0}},
+        "retry": {"initial_backoff_ms": 1, "max_backoff_ms": 5},
+    }
+    for section, values in overrides.items():
+        if isinstance(values, dict) and isinstance(data.get(section), dict):
+            merged = dict(data[section])
+            for key, value in values.items():
+                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                    merged[key] = {**merged[key], **value}
+                else:
+                    merged[key] = value
+            data[section] = merged
+        else:
+            data[section] = values
+    return config_from_mapping(data)
+
+
+class RawClient:
+    """A REQ socket and nothing else: what a script in any language would do."""
+
+    def __init__(self, ctx: zmq.asyncio.Context, endpoint: str, token: str | None) -> None:
+        self.socket = ctx.socket(zmq.REQ)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.connect(endpoint)
+        self.token = token
+
+    async def send_raw(self, *frames: bytes, timeout_s: float = 10.0) -> dict[str, Any]:
+        await self.socket.send_multipart(list(frames))
+        if not await self.socket.poll(int(timeout_s * 1000)):
+            raise TimeoutError("no reply")
+        reply: dict[str, Any] = json.loads(await self.socket.recv())
+        return reply
+
+    async def call(self, op: str, timeout_s: float = 10.0, token: bool = True, **fields: Any) -> dict[str, Any]:
+        request: dict[str, Any] = {"v": 1, "op": op, "id": op, **fields}
+        if token and self.token:
+            request["token"] = self.token
+        return await self.send_raw(json.dumps(request).encode(), timeout_s=timeout_s)
+
+    async def place(self, key: str, order: dict[str, Any] | None = None, **kw: Any) -> dict[str, Any]:
+        return await self.call("place_order", idempotency_key=key, order=order or ORDER, **kw)
+
+    def close(self) -> None:
+        self.socket.close(linger=0)
+
+
+class RunningDaemon:
+    def __init__(self, daemon: Daemon, ctx: zmq.asyncio.Context) -> None:
+        self.daemon = daemon
+        self.ctx = ctx
+        self._clients: list[RawClient] = []
+
+    @property
+    def token(self) -> str:
+        return self.daemon.config.token_file.read_text().strip()
+
+    def client(self, token: str | None = "default") -> RawClient:
+        client = RawClient(self.ctx, self.daemon.rep_endpoint, self.token if token == "default" else token)
+        self._clients.append(client)
+        return client
+
+    def paper(self, broker_id: str) -> PaperBroker:
+        adapter = self.daemon.adapters[broker_id]
+        assert isinstance(adapter, PaperBroker)
+        return adapter
+
+    def close_clients(self) -> None:
+        for client in self._clients:
+            client.close()
+
+
+@asynccontextmanager
+async def running_daemon(config: Config, prepare: Callable[[Daemon], None] | None = None) -> AsyncIterator[RunningDaemon]:
+    daemon = Daemon(config)
+    if prepare is not None:
+        prepare(daemon)
+    await daemon.start()
+    ctx = zmq.asyncio.Context()
+    running = RunningDaemon(daemon, ctx)
+    try:
+        yield running
+    finally:
+        running.close_clients()
+        ctx.term()
+        await daemon.stop()
