@@ -18,8 +18,14 @@ run: $(STAMP)  ## daemon on two paper brokers + the TUI; quitting the TUI stops 
 test: $(STAMP)  ## the whole suite
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)  ## benchmarks (never part of make test)
-	$(BIN)/python -m benchmarks
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## benchmarks (never part of make test): table, JSON and plot under benchmarks/results/
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .ordo .pytest_cache
