@@ -38,8 +38,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where the JSON and the plot go")
     parser.add_argument("--workdir", type=Path, help="state directories go here (default: a temp dir; "
                         "put it on the disk you deploy on, a tmpfs makes fsync free)")
-    parser.add_argument("--profile", type=Path, metavar="HTML",
-                        help="run the main daemon under pyinstrument and write its profile here")
+    parser.add_argument("--keep-workdir", action="store_true", help="keep the daemons' state and logs afterwards")
+    parser.add_argument("--profile", type=Path, metavar="FILE",
+                        help="run the main daemon under pyinstrument and write its profile here (.html, .txt, .pyisession)")
     parser.add_argument("--docs", type=Path, metavar="MD",
                         help="also write the Markdown table into this file between the bench markers, "
                              "and the plot beside it")
@@ -77,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         with ProcessPoolExecutor(max_workers=3, mp_context=spawn) as pool, spawn.Manager() as manager:
             measured = Bench(settings, workdir, pool, manager, only, args.profile).run()
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep_workdir:
+            log.info("state and daemon logs kept in %s", workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     elapsed = time.perf_counter() - started
 
     rows = table_rows(measured.values, measured.facts)

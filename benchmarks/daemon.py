@@ -82,7 +82,7 @@ class DaemonProcess:
         self.config_path.write_text(config_toml(self.state_dir, self.rep, self.pub, self.spec))
         cmd = [sys.executable, "-m", "ordod", "--config", str(self.config_path)]
         if self.spec.profile_to is not None:
-            cmd = [sys.executable, "-m", "pyinstrument", "-r", "html", "-o", str(self.spec.profile_to),
+            cmd = [sys.executable, "-m", "pyinstrument", "-o", str(self.spec.profile_to),
                    "-m", "ordod", "--config", str(self.config_path)]
         ctx = zmq.Context.instance()
         probe = ctx.socket(zmq.REQ)

@@ -4,6 +4,10 @@ Events are buffered and written in the database's group commit; ``seq`` is assig
 batch is sealed for its transaction, so a failed write burns no number and the sequence
 never has a hole. Publication happens only after the commit, so a subscriber that sees
 ``seq`` N can always fetch N again with ``audit_replay``.
+
+Recording never waits: an order's events ride in the commits its own writes make anyway, or,
+when no order is writing, in a commit of their own a few milliseconds later (``linger_s``).
+``flush()`` forces that commit at once.
 """
 
 from __future__ import annotations
@@ -80,6 +84,12 @@ class _Batch:
     events: list[Event] | None = None
     done: bool = False
 
+    @property
+    def urgent(self) -> bool:
+        # Nobody waits for an event unless flush() was called: until then the batch may
+        # linger and ride in the next order's commit instead of taking an fsync of its own.
+        return bool(self.waiters)
+
     def statements(self) -> Iterable[Statement]:
         if self.events is None:
             self.events = self.log._seal(self)
@@ -138,9 +148,13 @@ class AuditLog:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         newest.waiters.append(waiter)
+        self._db.wake()
         await waiter
 
     async def replay(self, since: int, limit: int) -> list[Event]:
+        """Stored events after ``since``, including every event recorded before this call
+        (reads see only committed rows, so what is still queued is flushed first)."""
+        await self.flush()
         return await self.store.replay(since, limit)
 
     def _seal(self, batch: _Batch) -> list[Event]:

@@ -3,7 +3,9 @@
 Every write goes through one writer task. Writes that arrive while a commit is running wait
 for the next one and then share it, so N concurrent orders cost one fsync instead of N,
 while each caller is still told "durable" only after its own rows are on disk
-(WAL, ``synchronous=FULL``).
+(WAL, ``synchronous=FULL``). A batch crosses to the writer thread once (``SqliteWriter``);
+reads go through their own aiosqlite connection, so they never queue behind a commit and
+never see a transaction that is not yet committed.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from typing import Any, Protocol
 import aiosqlite
 
 from ordo_shared.errors import StorageUnavailable
+from ordod.storage.writer import PRAGMAS, SqliteWriter, Statement
 
 log = logging.getLogger("ordod.storage")
 
-Statement = tuple[str, Sequence[Any]]
+__all__ = ["SCHEMA", "Database", "Statement", "WriteOp"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -62,8 +65,19 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
+# A background write waits at most this long for a write that someone awaits, to share its commit.
+DEFAULT_LINGER_S = 0.005
+
+
 class WriteOp(Protocol):
     """One unit of work for the writer: its statements are built at flush time."""
+
+    @property
+    def urgent(self) -> bool:
+        """True when a caller is waiting for this commit. A batch of background writes only
+        (audit events nobody waits for) lingers up to ``linger_s`` for an urgent write, so that
+        it never takes an fsync of its own in front of an order's reservation."""
+        ...
 
     def statements(self) -> Iterable[Statement]: ...
 
@@ -74,6 +88,8 @@ class WriteOp(Protocol):
 
 class _Statements:
     """A plain list of statements whose caller awaits the commit."""
+
+    urgent = True
 
     def __init__(self, statements: list[Statement], future: asyncio.Future[None]) -> None:
         self._statements = statements
@@ -91,25 +107,43 @@ class _Statements:
             self._future.set_exception(exc)
 
 
+class _Wake:
+    """Queued by ``wake()``: end a linger now, a background write has become urgent."""
+
+
+_WAKE = _Wake()
+_STOP = None
+_Queued = WriteOp | _Wake | None
+
+
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self._conn = conn
+    def __init__(self, conn: aiosqlite.Connection, path: Path, writer: SqliteWriter,
+                 linger_s: float = DEFAULT_LINGER_S) -> None:
+        self._conn = conn  # reads only
         self.path = path
-        self._queue: asyncio.Queue[WriteOp | None] = asyncio.Queue()
+        self.sqlite_writer = writer
+        self.linger_s = linger_s
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self.commits = 0
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path, linger_s: float = DEFAULT_LINGER_S) -> Database:
+        writer = SqliteWriter(path)
         try:
+            await writer.open(SCHEMA)  # first: it creates the schema and switches the file to WAL
             conn = await aiosqlite.connect(path, isolation_level=None)
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=FULL")
-            await conn.execute("PRAGMA busy_timeout=5000")
-            await conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
+            await writer.close()
             raise StorageUnavailable(f"cannot open database {path}: {exc}") from None
-        db = cls(conn, path)
+        try:
+            for pragma in PRAGMAS:
+                await conn.execute(pragma)
+        except sqlite3.Error as exc:
+            await conn.close()
+            await writer.close()
+            raise StorageUnavailable(f"cannot open database {path}: {exc}") from None
+        db = cls(conn, path, writer, linger_s)
         db._writer = asyncio.create_task(db._write_loop(), name="db-writer")
         return db
 
@@ -119,6 +153,11 @@ class Database:
             op.failed(StorageUnavailable("database is closed"))
             return
         self._queue.put_nowait(op)
+
+    def wake(self) -> None:
+        """A queued background write has become urgent (someone now waits for it): commit now."""
+        if self._writer is not None and not self._writer.done():
+            self._queue.put_nowait(_WAKE)
 
     async def write(self, statements: list[Statement]) -> None:
         """Run statements in a group-committed transaction; return once they are on disk."""
@@ -138,64 +177,88 @@ class Database:
         return rows[0] if rows else None
 
     async def close(self) -> None:
-        """Flush every queued write, then close the connection."""
+        """Flush every queued write, then close both connections."""
         if self._writer is not None:
-            self._queue.put_nowait(None)
+            self._queue.put_nowait(_STOP)
             await self._writer
             self._writer = None
+        await self.sqlite_writer.close()
         await self._conn.close()
 
     async def _write_loop(self) -> None:
-        while True:
-            first = await self._queue.get()
-            batch: list[WriteOp] = []
-            stop = first is None
-            if first is not None:
-                batch.append(first)
-            while not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is None:
-                    stop = True
-                else:
-                    batch.append(item)
+        stop = False
+        while not stop:
+            batch, stop = await self._next_batch()
             if batch:
                 await self._commit_batch(batch)
-            if stop:
-                return
+
+    async def _next_batch(self) -> tuple[list[WriteOp], bool]:
+        """Everything queued, as one batch (and whether the database is closing). A batch that
+        nobody awaits yet lingers for a write that someone does, up to ``linger_s``."""
+        loop = asyncio.get_running_loop()
+        batch: list[WriteOp] = []
+        item = await self._queue.get()
+        deadline: float | None = None
+        while True:
+            while True:
+                if item is _STOP:
+                    return batch, True
+                if item is _WAKE:
+                    deadline = loop.time()  # someone flushed: do not linger any longer
+                else:
+                    assert not isinstance(item, _Wake)
+                    batch.append(item)
+                if self._queue.empty():
+                    break
+                item = self._queue.get_nowait()
+            if not batch:
+                item = await self._queue.get()
+                continue
+            if deadline is None:
+                deadline = loop.time() + self.linger_s
+            remaining = deadline - loop.time()
+            if remaining <= 0 or any(op.urgent for op in batch):
+                return batch, False
+            try:
+                async with asyncio.timeout(remaining):
+                    item = await self._queue.get()
+            except TimeoutError:
+                return batch, False
 
     async def _commit_batch(self, batch: list[WriteOp]) -> None:
+        statements: list[Statement] = []
+        ready: list[WriteOp] = []
+        for op in batch:
+            try:
+                statements.extend(op.statements())
+            except Exception as exc:  # a bug building one op's rows must not stop the writer
+                log.exception("building a write failed")
+                op.failed(StorageUnavailable(f"database write could not be prepared: {exc}"))
+            else:
+                ready.append(op)
+        if not ready:
+            return
         try:
-            await self._run_transaction(batch)
+            await self._transaction(statements)
         except sqlite3.Error as exc:
-            if len(batch) == 1:
-                self._fail(batch[0], exc)
+            if len(ready) == 1:
+                self._fail(ready[0], exc)
                 return
             # One bad op must not fail its neighbours: retry each alone.
-            for op in batch:
+            for op in ready:
                 try:
-                    await self._run_transaction([op])
+                    await self._transaction(list(op.statements()))
                 except sqlite3.Error as single_exc:
                     self._fail(op, single_exc)
                 else:
                     op.committed()
             return
-        for op in batch:
+        for op in ready:
             op.committed()
 
-    async def _run_transaction(self, ops: list[WriteOp]) -> None:
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            for op in ops:
-                for sql, params in op.statements():
-                    await self._conn.execute(sql, params)
-            await self._conn.execute("COMMIT")
-            self.commits += 1
-        except BaseException:
-            try:
-                await self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the failed COMMIT may already have rolled back
-            raise
+    async def _transaction(self, statements: list[Statement]) -> None:
+        await self.sqlite_writer.transaction(statements)
+        self.commits += 1
 
     @staticmethod
     def _fail(op: WriteOp, exc: sqlite3.Error) -> None:
