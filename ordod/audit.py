@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic_core import to_json
+
 from ordo_shared.models import Event
 from ordod.clock import Clock
 from ordod.storage.database import Database, Statement
@@ -94,7 +96,7 @@ class _Batch:
         if self.events is None:
             self.events = self.log._seal(self)
         return [
-            (_INSERT, (e.seq, e.ts.isoformat(), e.type, e.order_ref, e.broker_id, json.dumps(e.data)))
+            (_INSERT, (e.seq, e.ts.isoformat(), e.type, e.order_ref, e.broker_id, to_json(e.data).decode()))
             for e in self.events
         ]
 

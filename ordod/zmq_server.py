@@ -14,7 +14,7 @@ import logging
 import zmq
 import zmq.asyncio
 
-from ordo_shared.codec import correlation_id, encode_error, encode_ok, parse_json_object, request_from_object
+from ordo_shared.codec import correlation_id, encode_error, encode_ok_model, parse_json_object, request_from_object
 from ordo_shared.errors import BadRequest, InternalError, OrdoError
 from ordo_shared.messages import CorrelationId
 from ordod.service import OrdoService
@@ -117,7 +117,7 @@ class ZmqServer:
             cid = correlation_id(obj)
             request = request_from_object(obj)
             result = await self._service.call(request)
-            return encode_ok(cid, result.model_dump(mode="json"))
+            return encode_ok_model(cid, result)
         except OrdoError as exc:
             return encode_error(cid, exc)
         except asyncio.CancelledError:
