@@ -67,7 +67,6 @@ class Bench:
         self.manager = manager
         self.m = Measurements()
         self._profile_to = profile_to
-        self._orders_on_main = 0
 
     def _job(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
         return self.pool.submit(fn, *args, **kwargs)
@@ -95,13 +94,11 @@ class Bench:
                     started = time.perf_counter()
                     self._round(main, fan_out, echo.endpoint, rnd)
                     log.info("round %d/%d done in %.1f s", rnd + 1, s.reps, time.perf_counter() - started)
-            if 7 in self.only:
-                self._memory(main)
+            if 7 in self.only and self._profile_to is None:
+                self._memory()
         finally:
             main.stop()
             fan_out.stop()
-        if self._profile_to is None and 7 in self.only:
-            self._restart_time(main)
         return self.m
 
     def _round(self, main: DaemonProcess, fan_out: DaemonProcess, echo: str, rnd: int) -> None:
@@ -122,19 +119,15 @@ class Bench:
     def _load(self, daemon: DaemonProcess, clients: int, run_id: str, **kw: Any) -> Future[loadgen.LoadResult]:
         return self._job(loadgen.closed_loop, daemon.rep, TOKEN, clients, run_id, **kw)
 
-    def _count(self, result: loadgen.LoadResult) -> loadgen.LoadResult:
-        self._orders_on_main += result.total
-        return result
-
     def _reply_size(self, main: DaemonProcess) -> int:
-        result = self._count(self._wait(self._load(main, 1, "size", orders_per_client=20)))
+        result = self._wait(self._load(main, 1, "size", orders_per_client=20))
         return result.reply_bytes
 
     def _latency(self, main: DaemonProcess, echo: str, rnd: int) -> None:
         """Figure 1: one client, one order at a time."""
         n = self.s.latency_orders
         echoed = self._wait(self._job(loadgen.closed_loop, echo, TOKEN, 1, f"e1-{rnd}", orders_per_client=n, echo=True))
-        placed = self._count(self._wait(self._load(main, 1, f"lat-{rnd}", orders_per_client=n)))
+        placed = self._wait(self._load(main, 1, f"lat-{rnd}", orders_per_client=n))
         self.m.add_latencies("fig1.echo", echoed.latencies_ms)
         self.m.add_latencies("fig1.ordo", placed.latencies_ms)
 
@@ -144,8 +137,8 @@ class Bench:
         for clients in s.concurrency:
             echoed = self._wait(self._job(loadgen.closed_loop, echo, TOKEN, clients, f"e{clients}-{rnd}",
                                           duration_s=s.throughput_s, warmup_s=s.warmup_s, echo=True))
-            placed = self._count(self._wait(self._load(main, clients, f"tp{clients}-{rnd}",
-                                                       duration_s=s.throughput_s, warmup_s=s.warmup_s)))
+            placed = self._wait(self._load(main, clients, f"tp{clients}-{rnd}",
+                                           duration_s=s.throughput_s, warmup_s=s.warmup_s))
             self.m.add(f"fig2.echo.c{clients}", echoed.per_second)
             self.m.add(f"fig2.ordo.c{clients}", placed.per_second)
             if clients == s.load_clients:
@@ -173,7 +166,7 @@ class Bench:
         load = self._load(main, s.load_clients, f"ks-{rnd}", duration_s=s.kill_switch_s + 0.4,
                           warmup_s=s.warmup_s, tolerate_kill_switch=True)
         probed = self._wait(self._job(loadgen.probe, main.rep, TOKEN, s.kill_switch_s, s.warmup_s + 0.2))
-        loaded = self._count(self._wait(load))
+        loaded = self._wait(load)
         self.m.add_latencies("fig5.ping", probed.ping_ms)
         self.m.add_latencies("fig5.kill_switch", probed.kill_switch_ms)
         self.m.add("fig5.orders_per_s", loaded.per_second)
@@ -185,7 +178,7 @@ class Bench:
         sub = self._job(loadgen.subscribe, main.pub, ready)
         if not ready.wait(30):
             raise RuntimeError("subscriber never saw a health event")
-        loaded = self._count(self._wait(self._load(main, s.load_clients, f"au-{rnd}", duration_s=s.audit_s)))
+        loaded = self._wait(self._load(main, s.load_clients, f"au-{rnd}", duration_s=s.audit_s))
         got: loadgen.SubscriberResult = self._wait(sub)
         tail = _events_after(main.rep, got.last_seq or 0)
         self.m.add("fig6.ordo", got.per_second)
@@ -207,21 +200,23 @@ class Bench:
         finally:
             daemon.stop()
 
-    def _memory(self, main: DaemonProcess) -> None:
-        """Figure 7: top the main daemon up to ``rss_orders`` orders, then read its memory."""
-        missing = self.s.rss_orders - self._orders_on_main
-        if missing > 0:
+    def _memory(self) -> None:
+        """Figure 7: a daemon of its own gets exactly ``rss_orders`` orders; then its memory is
+        read, and it is restarted on that state (it reloads every live idempotency key)."""
+        daemon = DaemonProcess(self.workdir / "memory", ZERO_LATENCY)
+        daemon.start()
+        try:
+            self.m.facts["rss_at_start_mb"] = daemon.rss_mb()["rss_mb"]
             clients = self.s.load_clients
-            self._count(self._wait(self._load(main, clients, "rss", orders_per_client=math.ceil(missing / clients))))
-        self.m.facts["orders_placed_on_main"] = self._orders_on_main
-        for name, value in main.rss_mb().items():
-            self.m.add(f"fig7.{name}", value)
-
-    def _restart_time(self, main: DaemonProcess) -> None:
-        """Figure 7: the same daemon restarted on its full state directory (it reloads live keys)."""
+            placed = self._wait(self._load(daemon, clients, "rss",
+                                           orders_per_client=math.ceil(self.s.rss_orders / clients)))
+            self.m.facts["orders_before_rss"] = placed.total
+            for name, value in daemon.rss_mb().items():
+                self.m.add(f"fig7.{name}", value)
+        finally:
+            daemon.stop()
         for _ in range(2):
-            restarted = DaemonProcess(main.workdir, ZERO_LATENCY)
-            restarted.rep, restarted.pub = main.rep, main.pub
+            restarted = DaemonProcess(daemon.workdir, ZERO_LATENCY)
             try:
                 self.m.add("fig7.restart_s", restarted.start())
             finally:

@@ -71,10 +71,12 @@ class IdempotencyStore(Protocol):
     def in_flight_count(self) -> int: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
+    """One live key. Slots and a binary digest: a day of keys stays resident, ~90 bytes a key less."""
+
     order_ref: str
-    fingerprint: str
+    digest: bytes  # the fingerprint, as bytes
     expires_at: float
     completed: bool
 
@@ -95,16 +97,17 @@ class SqliteIdempotencyStore:
             "JOIN orders o ON o.order_ref = k.order_ref"
         )
         self._index = {
-            row[0]: _Entry(row[1], row[2], row[3], completed=row[4] == "completed") for row in rows
+            row[0]: _Entry(row[1], bytes.fromhex(row[2]), row[3], completed=row[4] == "completed") for row in rows
         }
 
     async def reserve(
         self, key: str, order: OrderSpec, brokers: list[str], order_ref: str, principal: str, now: float
     ) -> Reserved | Replayed:
         fp = fingerprint(order)
+        digest = bytes.fromhex(fp)
         entry = self._index.get(key)
         if entry is not None and entry.expires_at > now:
-            if entry.fingerprint != fp:
+            if entry.digest != digest:
                 raise IdempotencyKeyReused(
                     f"idempotency key {key!r} was used for a different order ({entry.order_ref})",
                     field="idempotency_key",
@@ -116,18 +119,19 @@ class SqliteIdempotencyStore:
                 )
             return Replayed(await self._stored_reply(entry.order_ref))
         # Claim the key in memory before the first await, so a concurrent duplicate sees it.
-        self._index[key] = _Entry(order_ref, fp, now + self._ttl_s, completed=False)
+        self._index[key] = _Entry(order_ref, digest, now + self._ttl_s, completed=False)
         try:
             await self._db.write(
                 [
-                    ("DELETE FROM idempotency_keys WHERE key = ?", (key,)),
                     (
                         "INSERT INTO orders (order_ref, idempotency_key, fingerprint, state, principal, brokers_json,"
                         " order_json, created_at) VALUES (?, ?, ?, 'in_flight', ?, ?, ?, ?)",
                         (order_ref, key, fp, principal, json.dumps(brokers), order.model_dump_json(), now),
                     ),
                     (
-                        "INSERT INTO idempotency_keys (key, order_ref, fingerprint, expires_at) VALUES (?, ?, ?, ?)",
+                        # REPLACE: an expired binding of the same key gives way to this one.
+                        "INSERT OR REPLACE INTO idempotency_keys (key, order_ref, fingerprint, expires_at)"
+                        " VALUES (?, ?, ?, ?)",
                         (key, order_ref, fp, now + self._ttl_s),
                     ),
                 ]
