@@ -71,14 +71,11 @@ class IdempotencyStore(Protocol):
     def in_flight_count(self) -> int: ...
 
 
-@dataclass(slots=True)
-class _Entry:
-    """One live key. Slots and a binary digest: a day of keys stays resident, ~90 bytes a key less."""
-
-    order_ref: str
-    digest: bytes  # the fingerprint, as bytes
-    expires_at: float
-    completed: bool
+# One live key: (order_ref, fingerprint digest, expires_at, completed). A plain tuple of plain
+# values, not a class: CPython's collector stops tracking such tuples (and then the dict that
+# holds them), so a day of keys adds nothing to every full collection (~30 ms at 150,000 keys
+# held as objects), and each costs ~100 bytes less.
+_Entry = tuple[str, bytes, float, bool]
 
 
 _ORDER_COLUMNS = "order_ref, idempotency_key, state, created_at, completed_at, order_json, reply_json"
@@ -89,6 +86,7 @@ class SqliteIdempotencyStore:
         self._db = db
         self._ttl_s = ttl_s
         self._index: dict[str, _Entry] = {}
+        self._in_flight = 0  # entries not completed: health asks often, the index is large
 
     async def start(self, now: float) -> None:
         await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
@@ -96,9 +94,8 @@ class SqliteIdempotencyStore:
             "SELECT k.key, k.order_ref, k.fingerprint, k.expires_at, o.state FROM idempotency_keys k "
             "JOIN orders o ON o.order_ref = k.order_ref"
         )
-        self._index = {
-            row[0]: _Entry(row[1], bytes.fromhex(row[2]), row[3], completed=row[4] == "completed") for row in rows
-        }
+        self._index = {row[0]: (row[1], bytes.fromhex(row[2]), row[3], row[4] == "completed") for row in rows}
+        self._in_flight = sum(1 for entry in self._index.values() if not entry[3])
 
     async def reserve(
         self, key: str, order: OrderSpec, brokers: list[str], order_ref: str, principal: str, now: float
@@ -106,20 +103,23 @@ class SqliteIdempotencyStore:
         fp = fingerprint(order)
         digest = bytes.fromhex(fp)
         entry = self._index.get(key)
-        if entry is not None and entry.expires_at > now:
-            if entry.digest != digest:
+        if entry is not None and entry[2] > now:
+            held_by, held_digest, _, completed = entry
+            if held_digest != digest:
                 raise IdempotencyKeyReused(
-                    f"idempotency key {key!r} was used for a different order ({entry.order_ref})",
+                    f"idempotency key {key!r} was used for a different order ({held_by})",
                     field="idempotency_key",
                 )
-            if not entry.completed:
+            if not completed:
                 raise IdempotencyKeyInFlight(
-                    f"order {entry.order_ref} with this idempotency key is still being placed; retry shortly",
+                    f"order {held_by} with this idempotency key is still being placed; retry shortly",
                     field="idempotency_key",
                 )
-            return Replayed(await self._stored_reply(entry.order_ref))
+            return Replayed(await self._stored_reply(held_by))
         # Claim the key in memory before the first await, so a concurrent duplicate sees it.
-        self._index[key] = _Entry(order_ref, digest, now + self._ttl_s, completed=False)
+        self._drop(key)
+        self._index[key] = (order_ref, digest, now + self._ttl_s, False)
+        self._in_flight += 1
         try:
             await self._db.write(
                 [
@@ -137,8 +137,7 @@ class SqliteIdempotencyStore:
                 ]
             )
         except BaseException:
-            if self._index.get(key) is not None and self._index[key].order_ref == order_ref:
-                del self._index[key]
+            self._drop(key, order_ref)
             raise
         return Reserved(order_ref)
 
@@ -152,8 +151,9 @@ class SqliteIdempotencyStore:
             ]
         )
         entry = self._index.get(key)
-        if entry is not None and entry.order_ref == reply.order_ref:
-            entry.completed = True
+        if entry is not None and entry[0] == reply.order_ref and not entry[3]:
+            self._index[key] = (entry[0], entry[1], entry[2], True)
+            self._in_flight -= 1
 
     async def release(self, key: str, order_ref: str) -> None:
         """Forget a reservation that never reached a broker, so the key can be used again."""
@@ -163,9 +163,7 @@ class SqliteIdempotencyStore:
                 ("DELETE FROM orders WHERE order_ref = ? AND state = 'in_flight'", (order_ref,)),
             ]
         )
-        entry = self._index.get(key)
-        if entry is not None and entry.order_ref == order_ref:
-            del self._index[key]
+        self._drop(key, order_ref)
 
     async def get(self, *, order_ref: str | None = None, key: str | None = None) -> OrderRecord | None:
         if order_ref is not None:
@@ -190,7 +188,16 @@ class SqliteIdempotencyStore:
         ]
 
     def in_flight_count(self) -> int:
-        return sum(1 for entry in self._index.values() if not entry.completed)
+        return self._in_flight
+
+    def _drop(self, key: str, order_ref: str | None = None) -> None:
+        """Forget ``key`` (only if it is bound to ``order_ref``, when given)."""
+        entry = self._index.get(key)
+        if entry is None or (order_ref is not None and entry[0] != order_ref):
+            return
+        del self._index[key]
+        if not entry[3]:
+            self._in_flight -= 1
 
     async def _stored_reply(self, order_ref: str) -> PlaceOrderReply:
         row = await self._db.fetchone("SELECT reply_json FROM orders WHERE order_ref = ?", (order_ref,))
