@@ -15,6 +15,7 @@ from ordo_shared.errors import OrdoError
 from ordod.config import ConfigError, load_config
 from ordod.daemon import Daemon
 from ordod.logs import setup_logging
+from ordod.runtime import tune_for_latency
 from ordod.state_lock import StateDirLocked
 
 log = logging.getLogger("ordod")
@@ -34,6 +35,7 @@ async def serve(daemon: Daemon) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await daemon.start()
+    tune_for_latency()
     await stop.wait()
     log.info("signal received; shutting down")
     await daemon.stop()
