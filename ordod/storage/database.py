@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -107,25 +108,30 @@ class _Statements:
             self._future.set_exception(exc)
 
 
-class _Wake:
-    """Queued by ``wake()``: end a linger now, a background write has become urgent."""
-
-
-_WAKE = _Wake()
-_STOP = None
-_Queued = WriteOp | _Wake | None
-
-
 class Database:
+    """Reads through aiosqlite; writes through the group-commit engine below.
+
+    The engine is driven by callbacks rather than a task: when a commit is done, the next one is
+    handed to the writer thread in the same callback, before anyone is woken, so the disk is never
+    idle while writes wait and no loop turn is spent between two commits. Batches commit one at a
+    time, in the order their writes were queued.
+    """
+
     def __init__(self, conn: aiosqlite.Connection, path: Path, writer: SqliteWriter,
                  linger_s: float = DEFAULT_LINGER_S) -> None:
         self._conn = conn  # reads only
         self.path = path
         self.sqlite_writer = writer
         self.linger_s = linger_s
-        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
         self.commits = 0
+        self._queued: deque[WriteOp] = deque()
+        self._alone: deque[WriteOp] = deque()  # from a failed batch: retried one per transaction
+        self._committing = False
+        self._linger: asyncio.TimerHandle | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self._closed = False
 
     @classmethod
     async def open(cls, path: Path, linger_s: float = DEFAULT_LINGER_S) -> Database:
@@ -143,21 +149,20 @@ class Database:
             await conn.close()
             await writer.close()
             raise StorageUnavailable(f"cannot open database {path}: {exc}") from None
-        db = cls(conn, path, writer, linger_s)
-        db._writer = asyncio.create_task(db._write_loop(), name="db-writer")
-        return db
+        return cls(conn, path, writer, linger_s)
 
     def submit(self, op: WriteOp) -> None:
         """Queue a write; ``op`` learns the outcome through its callbacks."""
-        if self._writer is None or self._writer.done():
+        if self._closed:
             op.failed(StorageUnavailable("database is closed"))
             return
-        self._queue.put_nowait(op)
+        self._queued.append(op)
+        self._idle.clear()
+        self._next()
 
     def wake(self) -> None:
         """A queued background write has become urgent (someone now waits for it): commit now."""
-        if self._writer is not None and not self._writer.done():
-            self._queue.put_nowait(_WAKE)
+        self._next()
 
     async def write(self, statements: list[Statement]) -> None:
         """Run statements in a group-committed transaction; return once they are on disk."""
@@ -177,55 +182,43 @@ class Database:
         return rows[0] if rows else None
 
     async def close(self) -> None:
-        """Flush every queued write, then close both connections."""
-        if self._writer is not None:
-            self._queue.put_nowait(_STOP)
-            await self._writer
-            self._writer = None
+        """Commit every queued write (no lingering), then close both connections."""
+        if self._closed:
+            return
+        self._closing = True
+        self._next()
+        await self._idle.wait()
+        self._closed = True
         await self.sqlite_writer.close()
         await self._conn.close()
 
-    async def _write_loop(self) -> None:
-        stop = False
-        while not stop:
-            batch, stop = await self._next_batch()
-            if batch:
-                await self._commit_batch(batch)
+    def _next(self) -> None:
+        """Start the next commit if the writer is free and there is a reason to."""
+        if self._committing:
+            return  # the commit under way starts the next one when it is done
+        if self._alone:
+            self._start([self._alone.popleft()])
+        elif not self._queued:
+            self._idle.set()
+        elif self._closing or any(op.urgent for op in self._queued):
+            batch = list(self._queued)
+            self._queued.clear()
+            self._start(batch)
+        elif self._linger is None:
+            # Nothing here is awaited: give an order's write the chance to carry it.
+            self._linger = asyncio.get_running_loop().call_later(self.linger_s, self._linger_over)
 
-    async def _next_batch(self) -> tuple[list[WriteOp], bool]:
-        """Everything queued, as one batch (and whether the database is closing). A batch that
-        nobody awaits yet lingers for a write that someone does, up to ``linger_s``."""
-        loop = asyncio.get_running_loop()
-        batch: list[WriteOp] = []
-        item = await self._queue.get()
-        deadline: float | None = None
-        while True:
-            while True:
-                if item is _STOP:
-                    return batch, True
-                if item is _WAKE:
-                    deadline = loop.time()  # someone flushed: do not linger any longer
-                else:
-                    assert not isinstance(item, _Wake)
-                    batch.append(item)
-                if self._queue.empty():
-                    break
-                item = self._queue.get_nowait()
-            if not batch:
-                item = await self._queue.get()
-                continue
-            if deadline is None:
-                deadline = loop.time() + self.linger_s
-            remaining = deadline - loop.time()
-            if remaining <= 0 or any(op.urgent for op in batch):
-                return batch, False
-            try:
-                async with asyncio.timeout(remaining):
-                    item = await self._queue.get()
-            except TimeoutError:
-                return batch, False
+    def _linger_over(self) -> None:
+        self._linger = None
+        if not self._committing and self._queued:
+            batch = list(self._queued)
+            self._queued.clear()
+            self._start(batch)
 
-    async def _commit_batch(self, batch: list[WriteOp]) -> None:
+    def _start(self, batch: list[WriteOp]) -> None:
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
         statements: list[Statement] = []
         ready: list[WriteOp] = []
         for op in batch:
@@ -237,30 +230,27 @@ class Database:
             else:
                 ready.append(op)
         if not ready:
+            self._next()
             return
-        try:
-            await self._transaction(statements)
-        except sqlite3.Error as exc:
-            if len(ready) == 1:
-                self._fail(ready[0], exc)
-                return
-            # One bad op must not fail its neighbours: retry each alone.
-            for op in ready:
-                try:
-                    await self._transaction(list(op.statements()))
-                except sqlite3.Error as single_exc:
-                    self._fail(op, single_exc)
-                else:
-                    op.committed()
-            return
-        for op in ready:
-            op.committed()
+        self._committing = True
+        self.sqlite_writer.submit(statements, lambda error: self._done(ready, error))
 
-    async def _transaction(self, statements: list[Statement]) -> None:
-        await self.sqlite_writer.transaction(statements)
-        self.commits += 1
+    def _done(self, batch: list[WriteOp], error: BaseException | None) -> None:
+        self._committing = False
+        if error is None:
+            self.commits += 1
+        elif len(batch) > 1 and isinstance(error, sqlite3.Error):
+            # One bad op must not fail its neighbours: each is retried alone, before anything newer.
+            self._alone.extendleft(reversed(batch))
+            batch = []
+        self._next()  # the disk gets its next commit before anyone is woken
+        for op in batch:
+            if error is None:
+                op.committed()
+            else:
+                self._fail(op, error)
 
     @staticmethod
-    def _fail(op: WriteOp, exc: sqlite3.Error) -> None:
+    def _fail(op: WriteOp, exc: BaseException) -> None:
         log.error("database write failed: %s", exc)
         op.failed(StorageUnavailable(f"database write failed: {exc}"))
