@@ -109,12 +109,14 @@ class _Statements:
 
 
 class Database:
-    """Reads through aiosqlite; writes through the group-commit engine below.
+    """Reads through aiosqlite; writes through the writer thread, which groups them into commits.
 
-    The engine is driven by callbacks rather than a task: when a commit is done, the next one is
-    handed to the writer thread in the same callback, before anyone is woken, so the disk is never
-    idle while writes wait and no loop turn is spent between two commits. Batches commit one at a
-    time, in the order their writes were queued.
+    An urgent write (someone awaits it) is handed over at once. Background writes (audit events
+    nobody waits for) are held back and handed over just before the next urgent write, so they
+    ride in its commit; with no urgent write for ``linger_s``, or on ``wake()``, they go alone.
+    Background writes are handed over one hand-over at a time: the audit log numbers its events
+    when they are handed over, and only the latest numbered batch can give its numbers back.
+    Writes commit in the order they were handed over.
     """
 
     def __init__(self, conn: aiosqlite.Connection, path: Path, writer: SqliteWriter,
@@ -123,15 +125,20 @@ class Database:
         self.path = path
         self.sqlite_writer = writer
         self.linger_s = linger_s
-        self.commits = 0
-        self._queued: deque[WriteOp] = deque()
-        self._alone: deque[WriteOp] = deque()  # from a failed batch: retried one per transaction
-        self._committing = False
+        self._held: deque[WriteOp] = deque()  # background writes not yet handed over
+        self._background_out = 0  # background writes handed over, not yet done
+        self._out = 0  # all writes handed over, not yet done
         self._linger: asyncio.TimerHandle | None = None
+        self._due = False  # held writes go as soon as the writer takes background writes again
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
         self._closed = False
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed so far (many writes share one)."""
+        return self.sqlite_writer.commits
 
     @classmethod
     async def open(cls, path: Path, linger_s: float = DEFAULT_LINGER_S) -> Database:
@@ -156,13 +163,21 @@ class Database:
         if self._closed:
             op.failed(StorageUnavailable("database is closed"))
             return
-        self._queued.append(op)
         self._idle.clear()
-        self._next()
+        if op.urgent:
+            self._release_held()
+            self._hand_over(op, background=False)
+            return
+        self._held.append(op)
+        if self._closing:
+            self._release_held(now=True)
+        elif self._linger is None:
+            self._linger = asyncio.get_running_loop().call_later(self.linger_s, self._linger_over)
 
     def wake(self) -> None:
-        """A queued background write has become urgent (someone now waits for it): commit now."""
-        self._next()
+        """A held background write has become urgent (someone now waits for it): send it now."""
+        if any(op.urgent for op in self._held):
+            self._release_held(now=True)
 
     async def write(self, statements: list[Statement]) -> None:
         """Run statements in a group-committed transaction; return once they are on disk."""
@@ -186,69 +201,61 @@ class Database:
         if self._closed:
             return
         self._closing = True
-        self._next()
+        self._release_held(now=True)
         await self._idle.wait()
         self._closed = True
         await self.sqlite_writer.close()
         await self._conn.close()
 
-    def _next(self) -> None:
-        """Start the next commit if the writer is free and there is a reason to."""
-        if self._committing:
-            return  # the commit under way starts the next one when it is done
-        if self._alone:
-            self._start([self._alone.popleft()])
-        elif not self._queued:
-            self._idle.set()
-        elif self._closing or any(op.urgent for op in self._queued):
-            batch = list(self._queued)
-            self._queued.clear()
-            self._start(batch)
-        elif self._linger is None:
-            # Nothing here is awaited: give an order's write the chance to carry it.
-            self._linger = asyncio.get_running_loop().call_later(self.linger_s, self._linger_over)
-
     def _linger_over(self) -> None:
         self._linger = None
-        if not self._committing and self._queued:
-            batch = list(self._queued)
-            self._queued.clear()
-            self._start(batch)
+        self._release_held(now=True)
 
-    def _start(self, batch: list[WriteOp]) -> None:
+    def _release_held(self, now: bool = False) -> None:
+        """Hand the held background writes over, unless earlier ones are still out (then as soon
+        as they are back, if ``now``)."""
+        if now:
+            self._due = True
+        if not self._held:
+            return
+        if self._background_out:
+            return
         if self._linger is not None:
             self._linger.cancel()
             self._linger = None
-        statements: list[Statement] = []
-        ready: list[WriteOp] = []
-        for op in batch:
-            try:
-                statements.extend(op.statements())
-            except Exception as exc:  # a bug building one op's rows must not stop the writer
-                log.exception("building a write failed")
-                op.failed(StorageUnavailable(f"database write could not be prepared: {exc}"))
-            else:
-                ready.append(op)
-        if not ready:
-            self._next()
-            return
-        self._committing = True
-        self.sqlite_writer.submit(statements, lambda error: self._done(ready, error))
+        self._due = False
+        while self._held:
+            self._hand_over(self._held.popleft(), background=True)
 
-    def _done(self, batch: list[WriteOp], error: BaseException | None) -> None:
-        self._committing = False
+    def _hand_over(self, op: WriteOp, background: bool) -> None:
+        try:
+            statements = list(op.statements())
+        except Exception as exc:  # a bug building one op's rows must not stop the others
+            log.exception("building a write failed")
+            op.failed(StorageUnavailable(f"database write could not be prepared: {exc}"))
+            self._settle_idle()
+            return
+        self._out += 1
+        self._background_out += background
+        self.sqlite_writer.submit(statements, lambda error: self._done(op, background, error))
+
+    def _done(self, op: WriteOp, background: bool, error: BaseException | None) -> None:
+        self._out -= 1
+        if background:
+            self._background_out -= 1
+            if self._due or self._closing:
+                self._release_held(now=True)
+            elif self._held and self._linger is None:
+                self._linger = asyncio.get_running_loop().call_later(self.linger_s, self._linger_over)
         if error is None:
-            self.commits += 1
-        elif len(batch) > 1 and isinstance(error, sqlite3.Error):
-            # One bad op must not fail its neighbours: each is retried alone, before anything newer.
-            self._alone.extendleft(reversed(batch))
-            batch = []
-        self._next()  # the disk gets its next commit before anyone is woken
-        for op in batch:
-            if error is None:
-                op.committed()
-            else:
-                self._fail(op, error)
+            op.committed()
+        else:
+            self._fail(op, error)
+        self._settle_idle()
+
+    def _settle_idle(self) -> None:
+        if not self._out and not self._held:
+            self._idle.set()
 
     @staticmethod
     def _fail(op: WriteOp, exc: BaseException) -> None:

@@ -61,11 +61,11 @@ async def test_the_writing_connection_is_wal_with_synchronous_full(db: Database)
     assert await db.sqlite_writer.pragma("synchronous") == 2  # FULL: fsync at every commit
 
 
-async def test_writes_arriving_during_a_commit_share_the_next_and_are_committed_when_awaited(db: Database) -> None:
+async def test_writes_queued_together_share_commits_and_are_committed_when_awaited(db: Database) -> None:
     before = db.commits
-    # The first write starts a commit at once; the nine behind it all ride in the next one.
+    # The writer thread may wake for the first before the other nine are queued; never more.
     await asyncio.gather(*(db.write([audit_row(seq)]) for seq in range(1, 11)))
-    assert db.commits - before == 2
+    assert 1 <= db.commits - before <= 2
     assert [row[0] for row in committed_rows(db.path, "SELECT seq FROM audit ORDER BY seq")] == list(range(1, 11))
 
 
