@@ -4,9 +4,10 @@ A key is reserved durably before any broker sees the order. The same key with th
 payload later gets the stored reply; while the first is running, ``IDEMPOTENCY_KEY_IN_FLIGHT``;
 with another payload, ``IDEMPOTENCY_KEY_REUSED``. Keys expire after a TTL.
 
-The SQLite store keeps a small in-memory index of live keys so that the decision for a
-concurrent duplicate never waits for the disk; the daemon holds a lock on its state
-directory, so the index and the database cannot disagree. A shared backend (PostgreSQL for
+The SQLite store keeps the keys of orders still being placed in memory, so that the decision
+for a concurrent duplicate never waits for the disk, and only the bare keys of completed
+orders: a repeat of one of those is rare, and is answered from the database in one read. The
+daemon holds a lock on its state directory, so memory and the database cannot disagree. A shared backend (PostgreSQL for
 several daemons) would implement the same interface with ``INSERT ... ON CONFLICT``.
 """
 
@@ -71,11 +72,10 @@ class IdempotencyStore(Protocol):
     def in_flight_count(self) -> int: ...
 
 
-# One live key: (order_ref, fingerprint digest, expires_at, completed). A plain tuple of plain
-# values, not a class: CPython's collector stops tracking such tuples (and then the dict that
-# holds them), so a day of keys adds nothing to every full collection (~30 ms at 150,000 keys
-# held as objects), and each costs ~100 bytes less.
-_Entry = tuple[str, bytes, float, bool]
+# A key whose order is being placed: (order_ref, fingerprint digest, expires_at). A plain tuple
+# of plain values: CPython's collector stops tracking such tuples (and then their dict), so
+# keys add nothing to full collections.
+_Claim = tuple[str, bytes, float]
 
 
 _ORDER_COLUMNS = "order_ref, idempotency_key, state, created_at, completed_at, order_json, reply_json"
@@ -85,8 +85,10 @@ class SqliteIdempotencyStore:
     def __init__(self, db: Database, ttl_s: float) -> None:
         self._db = db
         self._ttl_s = ttl_s
-        self._index: dict[str, _Entry] = {}
-        self._in_flight = 0  # entries not completed: health asks often, the index is large
+        self._claims: dict[str, _Claim] = {}
+        # Keys bound to a completed order (some may have expired since: the database says).
+        # Only the key: a day of orders costs ~100 bytes each here, not the whole binding.
+        self._completed: set[str] = set()
 
     async def start(self, now: float) -> None:
         await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
@@ -94,32 +96,25 @@ class SqliteIdempotencyStore:
             "SELECT k.key, k.order_ref, k.fingerprint, k.expires_at, o.state FROM idempotency_keys k "
             "JOIN orders o ON o.order_ref = k.order_ref"
         )
-        self._index = {row[0]: (row[1], bytes.fromhex(row[2]), row[3], row[4] == "completed") for row in rows}
-        self._in_flight = sum(1 for entry in self._index.values() if not entry[3])
+        self._claims = {row[0]: (row[1], bytes.fromhex(row[2]), row[3]) for row in rows if row[4] != "completed"}
+        self._completed = {row[0] for row in rows if row[4] == "completed"}
 
     async def reserve(
         self, key: str, order: OrderSpec, brokers: list[str], order_ref: str, principal: str, now: float
     ) -> Reserved | Replayed:
         fp = fingerprint(order)
         digest = bytes.fromhex(fp)
-        entry = self._index.get(key)
-        if entry is not None and entry[2] > now:
-            held_by, held_digest, _, completed = entry
-            if held_digest != digest:
-                raise IdempotencyKeyReused(
-                    f"idempotency key {key!r} was used for a different order ({held_by})",
-                    field="idempotency_key",
-                )
-            if not completed:
-                raise IdempotencyKeyInFlight(
-                    f"order {held_by} with this idempotency key is still being placed; retry shortly",
-                    field="idempotency_key",
-                )
-            return Replayed(await self._stored_reply(held_by))
+        self._refuse_if_claimed(key, digest, now)
+        was_completed = key in self._completed
+        if was_completed:
+            replayed = await self._replay(key, digest, now)
+            if replayed is not None:
+                return replayed
+            # The completed binding has expired: the key is free, unless someone took it meanwhile.
+            self._refuse_if_claimed(key, digest, now)
+            self._completed.discard(key)
         # Claim the key in memory before the first await, so a concurrent duplicate sees it.
-        self._drop(key)
-        self._index[key] = (order_ref, digest, now + self._ttl_s, False)
-        self._in_flight += 1
+        self._claims[key] = (order_ref, digest, now + self._ttl_s)
         try:
             await self._db.write(
                 [
@@ -137,7 +132,8 @@ class SqliteIdempotencyStore:
                 ]
             )
         except BaseException:
-            self._drop(key, order_ref)
+            if self._unclaim(key, order_ref) and was_completed:
+                self._completed.add(key)  # rolled back: the old binding is still the stored one
             raise
         return Reserved(order_ref)
 
@@ -150,10 +146,8 @@ class SqliteIdempotencyStore:
                 )
             ]
         )
-        entry = self._index.get(key)
-        if entry is not None and entry[0] == reply.order_ref and not entry[3]:
-            self._index[key] = (entry[0], entry[1], entry[2], True)
-            self._in_flight -= 1
+        if self._unclaim(key, reply.order_ref):
+            self._completed.add(key)
 
     async def release(self, key: str, order_ref: str) -> None:
         """Forget a reservation that never reached a broker, so the key can be used again."""
@@ -163,7 +157,7 @@ class SqliteIdempotencyStore:
                 ("DELETE FROM orders WHERE order_ref = ? AND state = 'in_flight'", (order_ref,)),
             ]
         )
-        self._drop(key, order_ref)
+        self._unclaim(key, order_ref)
 
     async def get(self, *, order_ref: str | None = None, key: str | None = None) -> OrderRecord | None:
         if order_ref is not None:
@@ -188,22 +182,47 @@ class SqliteIdempotencyStore:
         ]
 
     def in_flight_count(self) -> int:
-        return self._in_flight
+        return len(self._claims)
 
-    def _drop(self, key: str, order_ref: str | None = None) -> None:
-        """Forget ``key`` (only if it is bound to ``order_ref``, when given)."""
-        entry = self._index.get(key)
-        if entry is None or (order_ref is not None and entry[0] != order_ref):
+    def _refuse_if_claimed(self, key: str, digest: bytes, now: float) -> None:
+        claim = self._claims.get(key)
+        if claim is None or claim[2] <= now:
             return
-        del self._index[key]
-        if not entry[3]:
-            self._in_flight -= 1
+        if claim[1] != digest:
+            raise IdempotencyKeyReused(
+                f"idempotency key {key!r} was used for a different order ({claim[0]})", field="idempotency_key"
+            )
+        raise IdempotencyKeyInFlight(
+            f"order {claim[0]} with this idempotency key is still being placed; retry shortly",
+            field="idempotency_key",
+        )
 
-    async def _stored_reply(self, order_ref: str) -> PlaceOrderReply:
-        row = await self._db.fetchone("SELECT reply_json FROM orders WHERE order_ref = ?", (order_ref,))
-        if row is None or row[0] is None:
+    def _unclaim(self, key: str, order_ref: str) -> bool:
+        """Drop the claim on ``key`` if ``order_ref`` holds it; True if it did."""
+        claim = self._claims.get(key)
+        if claim is None or claim[0] != order_ref:
+            return False
+        del self._claims[key]
+        return True
+
+    async def _replay(self, key: str, digest: bytes, now: float) -> Replayed | None:
+        """The stored answer for a completed key; None once its binding has expired."""
+        row = await self._db.fetchone(
+            "SELECT k.order_ref, k.fingerprint, k.expires_at, o.reply_json FROM idempotency_keys k "
+            "JOIN orders o ON o.order_ref = k.order_ref WHERE k.key = ?",
+            (key,),
+        )
+        if row is None or row[2] <= now:
+            return None
+        order_ref, stored_fp, _, reply_json = row
+        if bytes.fromhex(stored_fp) != digest:
+            raise IdempotencyKeyReused(
+                f"idempotency key {key!r} was used for a different order ({order_ref})", field="idempotency_key"
+            )
+        if reply_json is None:
             raise InternalError(f"order {order_ref} is marked complete but has no stored reply")
-        return PlaceOrderReply.model_validate_json(row[0], strict=False).model_copy(update={"replayed": True})
+        reply = PlaceOrderReply.model_validate_json(reply_json, strict=False)
+        return Replayed(reply.model_copy(update={"replayed": True}))
 
 
 def _record(row: tuple[object, ...]) -> OrderRecord:

@@ -1,8 +1,10 @@
-"""The in-memory index of live keys (plain tuples, an in-flight counter) decides exactly as
-the stored rows say, and keeps its count right through every path an order can take."""
+"""The idempotency store keeps claims of orders being placed in memory and only the bare keys
+of completed orders; its decisions are exactly what the stored rows say, on every path an
+order can take, concurrent repeats included."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -100,3 +102,33 @@ async def test_a_restart_rebuilds_the_index_and_its_count_from_disk(tmp_path: Pa
             await again.reserve("k1", ORDER, ["fyers"], "ORD-9", "p", NOW)
     finally:
         await database.close()
+
+
+async def test_concurrent_repeats_of_a_completed_key_all_get_the_stored_reply(db: Database) -> None:
+    s = await store(db)
+    await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW)
+    await s.complete("k", reply("ORD-1", "k"), NOW)
+    outcomes = await asyncio.gather(*(s.reserve("k", ORDER, ["fyers"], f"ORD-{i}", "p", NOW) for i in range(2, 8)))
+    assert all(isinstance(o, Replayed) and o.reply.order_ref == "ORD-1" for o in outcomes)
+    assert s.in_flight_count() == 0
+
+
+async def test_concurrent_rebindings_of_an_expired_key_let_exactly_one_through(db: Database) -> None:
+    s = await store(db, ttl_s=10)
+    await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW)
+    await s.complete("k", reply("ORD-1", "k"), NOW)
+    outcomes = await asyncio.gather(
+        *(s.reserve("k", ORDER, ["fyers"], f"ORD-{i}", "p", NOW + 11) for i in range(2, 6)), return_exceptions=True
+    )
+    assert sum(isinstance(o, Reserved) for o in outcomes) == 1
+    assert all(isinstance(o, Reserved | IdempotencyKeyInFlight) for o in outcomes)
+
+
+async def test_a_failed_rebinding_leaves_the_key_free_and_unclaimed(db: Database) -> None:
+    s = await store(db, ttl_s=10)
+    await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW)
+    await s.complete("k", reply("ORD-1", "k"), NOW)
+    with pytest.raises(StorageUnavailable):  # ORD-1 exists: the new order's row cannot be written
+        await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW + 11)
+    assert s.in_flight_count() == 0
+    assert isinstance(await s.reserve("k", ORDER, ["fyers"], "ORD-2", "p", NOW + 11), Reserved)
