@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import zmq
 
-from benchmarks import baselines, loadgen
+from benchmarks import baselines, loadgen, memory
 from benchmarks.daemon import TOKEN, DaemonProcess, DaemonSpec
 from benchmarks.settings import Settings
 from benchmarks.stats import PERCENTILES, latency_percentiles, percentile, pkey
@@ -211,10 +211,14 @@ class Bench:
             placed = self._wait(self._load(daemon, clients, "rss",
                                            orders_per_client=math.ceil(self.s.rss_orders / clients)))
             self.m.facts["orders_before_rss"] = placed.total
-            for name, value in daemon.rss_mb().items():
+            rss = daemon.rss_mb()
+            for name, value in rss.items():
                 self.m.add(f"fig7.{name}", value)
         finally:
             daemon.stop()
+        paper = self._wait(self._job(memory.paper_books_mib, placed.total))
+        self.m.facts["paper_books_mib"] = round(paper, 1)
+        self.m.add("fig7.rss_without_paper_mb", round(rss["rss_mb"] - paper, 1))
         for _ in range(2):
             restarted = DaemonProcess(daemon.workdir, ZERO_LATENCY)
             try:

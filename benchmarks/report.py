@@ -52,6 +52,8 @@ ROWS: tuple[Row, ...] = (
         "bare PUB/SUB missing", lambda o, r: o.high == 0, with_ratio=False),
     Row("7", "daemon RSS after {orders:,} orders (at start: {start_rss:.0f} MiB)", "fig7.rss_mb", "MiB", "≤ 150 MiB",
         check=_at_most(150.0)),
+    Row("7", "  the same less the paper brokers' own books ({paper:.0f} MiB)", "fig7.rss_without_paper_mb", "MiB",
+        "report"),
     Row("7", "start to first ping (fresh state)", "fig7.start_s", "s", "≤ 1 s", check=_at_most(1.0)),
     Row("7", "restart to first ping ({orders:,} orders kept)", "fig7.restart_s", "s", "report"),
 )
@@ -80,7 +82,8 @@ def fmt_summary(summary: Summary | None, unit: str) -> str:
 
 def table_rows(values: Mapping[str, Sequence[float]], facts: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every row with its summaries, ratio and verdict; rows whose figure was not run are skipped."""
-    context = {"orders": facts.get("orders_before_rss", 0), "start_rss": facts.get("rss_at_start_mb", 0.0)}
+    context = {"orders": facts.get("orders_before_rss", 0), "start_rss": facts.get("rss_at_start_mb", 0.0),
+               "paper": facts.get("paper_books_mib", 0.0)}
     out: list[dict[str, Any]] = []
     for row in ROWS:
         if not values.get(row.ordo):

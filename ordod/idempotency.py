@@ -86,9 +86,10 @@ class SqliteIdempotencyStore:
         self._db = db
         self._ttl_s = ttl_s
         self._claims: dict[str, _Claim] = {}
-        # Keys bound to a completed order (some may have expired since: the database says).
-        # Only the key: a day of orders costs ~100 bytes each here, not the whole binding.
-        self._completed: set[str] = set()
+        # hash() of each key bound to a completed order: ~60 bytes a key, not the whole binding.
+        # Only a hint that the database has something to say: a repeat (or, once in 2**64, a
+        # key of the same hash) is answered from the stored row, which also knows about expiry.
+        self._completed: set[int] = set()
 
     async def start(self, now: float) -> None:
         await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
@@ -97,7 +98,7 @@ class SqliteIdempotencyStore:
             "JOIN orders o ON o.order_ref = k.order_ref"
         )
         self._claims = {row[0]: (row[1], bytes.fromhex(row[2]), row[3]) for row in rows if row[4] != "completed"}
-        self._completed = {row[0] for row in rows if row[4] == "completed"}
+        self._completed = {hash(row[0]) for row in rows if row[4] == "completed"}
 
     async def reserve(
         self, key: str, order: OrderSpec, brokers: list[str], order_ref: str, principal: str, now: float
@@ -105,14 +106,13 @@ class SqliteIdempotencyStore:
         fp = fingerprint(order)
         digest = bytes.fromhex(fp)
         self._refuse_if_claimed(key, digest, now)
-        was_completed = key in self._completed
-        if was_completed:
+        if hash(key) in self._completed:
             replayed = await self._replay(key, digest, now)
             if replayed is not None:
                 return replayed
-            # The completed binding has expired: the key is free, unless someone took it meanwhile.
+            # Expired (or another key's hash): the key is free, unless someone took it meanwhile.
+            # The hint stays: removing it could hide a colliding key's live binding.
             self._refuse_if_claimed(key, digest, now)
-            self._completed.discard(key)
         # Claim the key in memory before the first await, so a concurrent duplicate sees it.
         self._claims[key] = (order_ref, digest, now + self._ttl_s)
         try:
@@ -132,8 +132,7 @@ class SqliteIdempotencyStore:
                 ]
             )
         except BaseException:
-            if self._unclaim(key, order_ref) and was_completed:
-                self._completed.add(key)  # rolled back: the old binding is still the stored one
+            self._unclaim(key, order_ref)
             raise
         return Reserved(order_ref)
 
@@ -147,7 +146,7 @@ class SqliteIdempotencyStore:
             ]
         )
         if self._unclaim(key, reply.order_ref):
-            self._completed.add(key)
+            self._completed.add(hash(key))
 
     async def release(self, key: str, order_ref: str) -> None:
         """Forget a reservation that never reached a broker, so the key can be used again."""
