@@ -81,6 +81,7 @@ def _wait_until_answers(endpoint: str, timeout_s: float = 30.0) -> None:
 class CommitResult:
     commits: int
     elapsed_s: float
+    latencies_ms: list[float]
 
     @property
     def per_second(self) -> float:
@@ -88,24 +89,33 @@ class CommitResult:
 
 
 async def _raw_commits(path: Path, duration_s: float, row_bytes: int) -> CommitResult:
-    conn = await aiosqlite.connect(path)
+    conn = await _open_raw(path)
     try:
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA synchronous=FULL")
-        await conn.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
-        await conn.commit()
         body = "x" * row_bytes
-        commits = 0
+        latencies: list[float] = []
         started = time.perf_counter()
         deadline = started + duration_s
-        while time.perf_counter() < deadline:
-            # aiosqlite's own idiom: the INSERT opens the transaction, commit() ends it (fsync).
-            await conn.execute("INSERT INTO t (body) VALUES (?)", (body,))
-            await conn.commit()
-            commits += 1
-        return CommitResult(commits, time.perf_counter() - started)
+        while (t0 := time.perf_counter()) < deadline:
+            await _one_row_commit(conn, body)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        return CommitResult(len(latencies), time.perf_counter() - started, latencies)
     finally:
         await conn.close()
+
+
+async def _one_row_commit(conn: aiosqlite.Connection, body: str) -> None:
+    # aiosqlite's own idiom: the INSERT opens the transaction, commit() ends it (fsync).
+    await conn.execute("INSERT INTO t (body) VALUES (?)", (body,))
+    await conn.commit()
+
+
+async def _open_raw(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path)
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA synchronous=FULL")
+    await conn.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    await conn.commit()
+    return conn
 
 
 def raw_commits(directory: str, duration_s: float, row_bytes: int) -> CommitResult:
@@ -113,6 +123,32 @@ def raw_commits(directory: str, duration_s: float, row_bytes: int) -> CommitResu
     path = Path(directory) / f"raw-{os.getpid()}-{time.monotonic_ns()}.db"
     try:
         return uvloop.run(_raw_commits(path, duration_s, row_bytes))
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+async def _durable_floor(path: Path, sleep_s: float, count: int, row_bytes: int) -> list[float]:
+    conn = await _open_raw(path)
+    try:
+        body = "x" * row_bytes
+        latencies = []
+        for _ in range(count):
+            t0 = time.perf_counter()
+            await _one_row_commit(conn, body)  # the reservation
+            await asyncio.sleep(sleep_s)  # the slowest broker
+            await _one_row_commit(conn, body)  # the result
+            latencies.append((time.perf_counter() - t0) * 1000)
+        return latencies
+    finally:
+        await conn.close()
+
+
+def durable_floor(directory: str, sleep_s: float, count: int, row_bytes: int) -> list[float]:
+    """The least any durable router can take for one order: a commit, the slowest broker, a commit."""
+    path = Path(directory) / f"floor-{os.getpid()}-{time.monotonic_ns()}.db"
+    try:
+        return uvloop.run(_durable_floor(path, sleep_s, count, row_bytes))
     finally:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)

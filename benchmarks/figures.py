@@ -32,6 +32,7 @@ ZERO_LATENCY = DaemonSpec({"fyers": 0.0, "hdfc": 0.0})
 FAN_OUT = DaemonSpec({"fyers": 50.0, "hdfc": 80.0})
 SLOWEST_BROKER_S = 0.080
 ALL_FIGURES = frozenset(range(1, 8))
+ROW_BYTES = 600  # about one order row: the order and its reply as JSON
 
 
 @dataclass
@@ -147,17 +148,19 @@ class Bench:
 
     def _commits(self, rnd: int) -> None:
         """Figure 3: raw commit rate on the same disk, next to figure 2's durable orders/s."""
-        row_bytes = 600  # about one order row: the order and its reply as JSON
-        raw = self._wait(self._job(baselines.raw_commits, str(self.workdir), self.s.commit_s, row_bytes))
+        raw = self._wait(self._job(baselines.raw_commits, str(self.workdir), self.s.commit_s, ROW_BYTES))
         self.m.add("fig3.raw_commits", raw.per_second)
+        self.m.add_latencies("fig3.raw_commit", raw.latencies_ms)
         self.m.add("fig3.ordo", self.m.values[f"fig2.ordo.c{self.s.load_clients}"][-1])
 
     def _fan_out(self, fan_out: DaemonProcess, rnd: int) -> None:
         """Figure 4: an order to brokers at 50 ms and 80 ms should take the slower one's time."""
         n = self.s.fanout_orders
         slept = self._wait(self._job(loadgen.sleep_latency, SLOWEST_BROKER_S, n))
+        floor = self._wait(self._job(baselines.durable_floor, str(self.workdir), SLOWEST_BROKER_S, n, ROW_BYTES))
         placed = self._wait(self._load(fan_out, 1, f"fan-{rnd}", orders_per_client=n))
         self.m.add_latencies("fig4.sleep", slept)
+        self.m.add_latencies("fig4.floor", floor)
         self.m.add_latencies("fig4.ordo", placed.latencies_ms)
 
     def _kill_switch(self, main: DaemonProcess, rnd: int) -> None:
