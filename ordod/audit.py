@@ -78,7 +78,7 @@ class SqliteAuditStore:
 
 @dataclass
 class _Batch:
-    """Events that will share one transaction; sealed (numbered) when it is flushed."""
+    """Events that will share one transaction; sealed (numbered) when handed to the writer."""
 
     log: AuditLog
     pending: list[_Pending] = field(default_factory=list)

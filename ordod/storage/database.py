@@ -1,11 +1,11 @@
 """One SQLite database per daemon, with group commit.
 
-Every write goes through one writer task. Writes that arrive while a commit is running wait
-for the next one and then share it, so N concurrent orders cost one fsync instead of N,
-while each caller is still told "durable" only after its own rows are on disk
-(WAL, ``synchronous=FULL``). A batch crosses to the writer thread once (``SqliteWriter``);
-reads go through their own aiosqlite connection, so they never queue behind a commit and
-never see a transaction that is not yet committed.
+Writes that arrive while a commit is running wait for the next one and then share it, so N
+concurrent orders cost one fsync instead of N, while each caller is still told "durable" only
+after its own rows are on disk (WAL, ``synchronous=FULL``). The grouping happens on the writer
+thread (``SqliteWriter``); this module decides when each write is handed over. Reads go through
+their own aiosqlite connection, so they never queue behind a commit and never see a
+transaction that is not yet committed.
 """
 
 from __future__ import annotations
@@ -71,13 +71,13 @@ DEFAULT_LINGER_S = 0.005
 
 
 class WriteOp(Protocol):
-    """One unit of work for the writer: its statements are built at flush time."""
+    """One unit of work for the writer: its statements are built when it is handed over."""
 
     @property
     def urgent(self) -> bool:
-        """True when a caller is waiting for this commit. A batch of background writes only
-        (audit events nobody waits for) lingers up to ``linger_s`` for an urgent write, so that
-        it never takes an fsync of its own in front of an order's reservation."""
+        """True when a caller is waiting for this commit. A background write (audit events
+        nobody waits for yet) is held until the next urgent write and rides in its commit, or
+        goes alone after ``linger_s``: it never takes an fsync of its own in front of an order."""
         ...
 
     def statements(self) -> Iterable[Statement]: ...
