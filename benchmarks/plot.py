@@ -69,8 +69,9 @@ def latency_svg(curves: dict[str, dict[str, float]], title: str) -> str:
                        f'stroke="{colour}" stroke-width="2"/>')
             out.append(f'<line x1="{LEFT + 36}" y1="{legend_y}" x2="{LEFT + 66}" y2="{legend_y}" '
                        f'stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>')
-            out.append(f'<text x="{LEFT + 74}" y="{legend_y + 4}">{escape(label)} (solid: Ordo, dashed: baseline)'
-                       f'</text>')
+            out.append(f'<text x="{LEFT + 74}" y="{legend_y + 4}">{escape(label)}</text>')
             legend_y += 20
+    out.append(f'<text x="{LEFT}" y="{legend_y + 8}" fill="#555">solid: Ordo; dashed: its baseline, measured '
+               f'in the same run; log scale</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

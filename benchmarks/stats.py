@@ -19,7 +19,7 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
         raise ValueError("percentile of no values")
     if not 0 < p <= 100:
         raise ValueError(f"percentile must be in (0, 100], got {p}")
-    rank = math.ceil(p / 100 * len(sorted_values))
+    rank = math.ceil(round(p / 100 * len(sorted_values), 6))  # 99.9% of 1000 is 999, not 999.0000000000001
     return float(sorted_values[max(rank, 1) - 1])
 
 
