@@ -9,15 +9,23 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from ordo_shared.models import BrokerId
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the key."""
+
+
+Role = Literal["viewer", "trader", "admin"]
+"""viewer reads; trader also places orders and may turn the kill switch on; admin does everything."""
+TokenName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-fA-F]{64}$")]
+# Names the daemon uses itself: the token file of [auth] and the caller of open ops.
+RESERVED_TOKEN_NAMES = frozenset({"default", "anonymous"})
 
 
 class Section(BaseModel):
@@ -47,11 +55,62 @@ class DaemonConfig(Section):
     """How long SIGTERM waits for in-flight orders before closing the database."""
     idempotency_ttl_h: float = Field(default=24.0, gt=0, le=24 * 30, strict=False)
     """How long an idempotency key stays bound to its order."""
+    allow_remote: bool = False
+    """Bind endpoints on addresses other than loopback (tcp://0.0.0.0, a LAN address, an
+    interface name). Off by default: a daemon that places orders is not exposed by accident.
+    With ZeroMQ on a network, also configure [auth.curve]."""
+
+
+class RateLimitConfig(Section):
+    orders_per_s: float = Field(default=0.0, ge=0, le=1_000_000, strict=False)
+    """Sustained place_order requests per second for one token (a token bucket); 0 = no limit."""
+    burst: int = Field(default=10, ge=1, le=1_000_000)
+    """How many orders a token may send at once after a quiet spell."""
+
+
+class TokenConfig(Section):
+    """One named token. The token itself is never in the config: give the file that holds it
+    (created 0600 with a random token if missing) or its SHA-256 in hex."""
+
+    role: Role
+    token_file: Path | None = Field(default=None, strict=False)
+    token_sha256: Sha256Hex | None = None
+    """hex SHA-256 of the token's UTF-8 bytes: printf %s "$TOKEN" | sha256sum"""
+    rate_limit: RateLimitConfig | None = None
+    """Overrides [auth.rate_limit] for this token."""
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> TokenConfig:
+        if (self.token_file is None) == (self.token_sha256 is None):
+            raise ValueError("give exactly one of token_file or token_sha256")
+        return self
+
+
+class CurveConfig(Section):
+    """ZeroMQ CURVE: encryption, and clients authenticated by public key (docs/SECURITY.md)."""
+
+    server_secret_key_file: Path = Field(strict=False)
+    """The daemon's secret certificate, as written by zmq.auth.create_certificates."""
+    client_public_keys_dir: Path = Field(strict=False)
+    """Public certificates of the clients allowed to connect; any other key is refused."""
 
 
 class AuthConfig(Section):
     token_file: Path | None = Field(default=None, strict=False)
-    """Default: <state_dir>/token; created 0600 with a random token if missing."""
+    """The admin token named "default". Default: <state_dir>/token; created 0600 with a random
+    token if missing."""
+    tokens: dict[TokenName, TokenConfig] = Field(default_factory=dict)
+    """More tokens, by name: [auth.tokens.<name>] with role and token_file or token_sha256."""
+    rate_limit: RateLimitConfig = Field(default_factory=RateLimitConfig)
+    """Per-token order rate limit for every token without its own."""
+    curve: CurveConfig | None = None
+    """When set, both ZeroMQ sockets require CURVE from their clients."""
+
+    @model_validator(mode="after")
+    def _no_reserved_names(self) -> AuthConfig:
+        if reserved := sorted(RESERVED_TOKEN_NAMES & set(self.tokens)):
+            raise ValueError(f"token name {reserved[0]!r} is reserved")
+        return self
 
 
 class BreakerConfig(Section):
@@ -121,9 +180,6 @@ class Config(Section):
 
     def with_state_dir(self, state_dir: Path) -> Config:
         return self.model_copy(update={"daemon": self.daemon.model_copy(update={"state_dir": state_dir})})
-
-
-
 
 
 def config_from_mapping(data: dict[str, Any]) -> Config:

@@ -8,27 +8,30 @@ import logging
 import random
 from dataclasses import dataclass, field
 
-from ordo_shared.models import BreakerState, KillSwitchState, SessionState
+from ordo_shared.models import BreakerState, Event, KillSwitchState, SessionState
 from ordod.audit import AuditLog, SqliteAuditStore
-from ordod.auth import Principal, TokenAuthenticator, ensure_token_file
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter
 from ordod.brokers.registry import build_adapter
 from ordod.clock import Clock, SystemClock
 from ordod.config import Config
+from ordod.fanout import EventFanout
 from ordod.gateway import BrokerGateway
 from ordod.health import HealthMonitor
+from ordod.http import HttpServer, RouteRegistrar, build_app
 from ordod.idempotency import SqliteIdempotencyStore
 from ordod.kill_switch import KillSwitch, SqliteKillSwitchStore
 from ordod.orchestrator import Orchestrator
 from ordod.publisher import EventPublisher
+from ordod.rate_limit import OrderRateLimiter
 from ordod.recovery import recover_in_flight
 from ordod.retry import Backoff
 from ordod.service import OrdoService
 from ordod.session_manager import SessionManager
-from ordod.sockets import SocketFactory, bound_endpoint
+from ordod.sockets import SocketFactory, bound_endpoint, check_zmq_endpoint, parse_http_listen
 from ordod.state_lock import StateLock
 from ordod.storage.database import Database
+from ordod.tokens import load_authenticator, rate_limits
 from ordod.validator import PreTradeValidator
 from ordod.zmq_server import ZmqServer
 
@@ -41,12 +44,19 @@ class Daemon:
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.Random)
     adapters: dict[str, BrokerAdapter] = field(default_factory=dict)
+    http_routes: list[RouteRegistrar] = field(default_factory=list)
+    """Extra HTTP routes other modules add: each is called with the app before it starts."""
 
     def __post_init__(self) -> None:
         self._tasks: list[asyncio.Task[None]] = []
         self._lock = StateLock(self.config.daemon.state_dir)
         self._sockets: SocketFactory | None = None
         self.db: Database | None = None
+        self.http: HttpServer | None = None
+        self.http_port: int | None = None
+        """The HTTP API's bound port (daemon.http_listen may ask for port 0); None if disabled."""
+        self.events = EventFanout()
+        """Every published event, in-process (the HTTP event stream reads it)."""
         self.stopped = asyncio.Event()
 
     async def start(self) -> None:
@@ -62,15 +72,21 @@ class Daemon:
 
     async def _start_parts(self) -> None:
         cfg, clock = self.config, self.clock
-        token = ensure_token_file(cfg.token_file)
-        self.authenticator = TokenAuthenticator({token: Principal("default", "admin")})
+        # Refuse an unsafe endpoint before anything is opened (binding checks again).
+        check_zmq_endpoint(cfg.daemon.rep_endpoint, cfg.daemon.allow_remote)
+        check_zmq_endpoint(cfg.daemon.pub_endpoint, cfg.daemon.allow_remote)
+        http_address = parse_http_listen(cfg.daemon.http_listen, cfg.daemon.allow_remote) \
+            if cfg.daemon.http_listen else None
+        self.authenticator = load_authenticator(cfg)
 
         self.db = await Database.open(cfg.daemon.state_dir / "ordo.db")
-        self._sockets = SocketFactory()
+        self._sockets = SocketFactory(allow_remote=cfg.daemon.allow_remote)
+        if cfg.auth.curve is not None:
+            self._sockets.enable_curve(cfg.auth.curve)
         pub_socket = self._sockets.publisher(cfg.daemon.pub_endpoint)
         self.pub_endpoint = bound_endpoint(pub_socket)
         self.publisher = EventPublisher(pub_socket)
-        self.audit = AuditLog(self.db, SqliteAuditStore(self.db), clock, self.publisher.publish)
+        self.audit = AuditLog(self.db, SqliteAuditStore(self.db), clock, self._publish)
         await self.audit.start()
         self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.db), clock)
         await self.kill_switch.start()
@@ -101,17 +117,23 @@ class Daemon:
         )
         self.health = HealthMonitor(
             self.gateways, {b: c.enabled for b, c in cfg.brokers.items()}, self.sessions, self.kill_switch,
-            self.idempotency, self.audit, clock, self.publisher.publish, cfg.daemon.health_interval_s,
+            self.idempotency, self.audit, clock, self._publish, cfg.daemon.health_interval_s,
         )
         self.kill_switch.on_change(self._kill_switch_changed)
 
         recovered = await recover_in_flight(self.idempotency, self.gateways, self.audit, clock)
         self.service = OrdoService(
-            self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit
+            self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit,
+            OrderRateLimiter(rate_limits(cfg), cfg.auth.rate_limit, clock),
         )
         rep_socket = self._sockets.router(cfg.daemon.rep_endpoint)
         self.rep_endpoint = bound_endpoint(rep_socket)
         self.zmq = ZmqServer(rep_socket, self.service)
+        if http_address is not None:
+            app = build_app(self.service, self.events, self.http_routes)
+            http = HttpServer(app, *http_address, shutdown_timeout_s=cfg.daemon.shutdown_grace_s)
+            await http.start()
+            self.http, self.http_port = http, http.port
         self.audit.record("daemon.started", data={"recovered_orders": recovered,
                                                    "kill_switch": self.kill_switch.active,
                                                    "brokers": list(self.adapters)})
@@ -120,8 +142,8 @@ class Daemon:
             asyncio.create_task(self.zmq.run(), name="zmq-server"),
             asyncio.create_task(self.health.run(), name="health"),
         ]
-        log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
-                 self.rep_endpoint, self.pub_endpoint, cfg.daemon.state_dir,
+        log.info("ordod started rep=%s pub=%s http=%s state_dir=%s brokers=%s kill_switch=%s",
+                 self.rep_endpoint, self.pub_endpoint, self.http_port or "off", cfg.daemon.state_dir,
                  ",".join(self.adapters), "on" if self.kill_switch.active else "off")
 
     async def stop(self) -> None:
@@ -129,8 +151,13 @@ class Daemon:
         if getattr(self, "orchestrator", None) is not None:
             self.orchestrator.accepting = False
             self.health.stopping = True
-        if getattr(self, "zmq", None) is not None:
-            await self.zmq.drain(self.config.daemon.shutdown_grace_s)
+        self.events.close()  # ends the HTTP event streams, so the HTTP server can stop
+        grace = self.config.daemon.shutdown_grace_s
+        await asyncio.gather(
+            self.zmq.drain(grace) if getattr(self, "zmq", None) is not None else asyncio.sleep(0),
+            self.http.stop() if self.http is not None else asyncio.sleep(0),
+        )
+        self.http = None
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -155,6 +182,10 @@ class Daemon:
         self.stopped.set()
         log.info("ordod stopped")
 
+    def _publish(self, event: Event) -> None:
+        self.publisher.publish(event)
+        self.events.publish(event)
+
     def _breaker_changed(self, broker_id: str, old: BreakerState, new: BreakerState) -> None:
         self.audit.record("breaker.changed", broker_id=broker_id, data={"old": old, "new": new})
         self.health.changed()
@@ -164,5 +195,6 @@ class Daemon:
         self.health.changed()
 
     def _kill_switch_changed(self, old: KillSwitchState, new: KillSwitchState) -> None:
-        self.audit.record("kill_switch.changed", data={"old": old.active, **new.model_dump(mode="json")})
+        self.audit.record("kill_switch.changed",
+                          data={"old": old.active, **new.model_dump(mode="json"), "principal": new.set_by})
         self.health.changed()

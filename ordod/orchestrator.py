@@ -93,7 +93,8 @@ class Orchestrator:
         except OrdoError as exc:
             await self.idempotency.release(key, order_ref)
             self.audit.record("order.rejected", order_ref=order_ref,
-                              data={"idempotency_key": key, "code": exc.code.value, "message": exc.message})
+                              data={"idempotency_key": key, "principal": principal.name, "code": exc.code.value,
+                                    "message": exc.message})
             raise
 
         broker_order = BrokerOrder(order_ref=order_ref, idempotency_key=key, spec=order)
@@ -103,7 +104,8 @@ class Orchestrator:
         reply = unified_reply(order_ref, key, list(results))
         await self.idempotency.complete(key, reply, self._clock.time())
         self.audit.record("order.completed", order_ref=order_ref,
-                          data={"status": reply.status, "http_status": reply.http_status})
+                          data={"status": reply.status, "http_status": reply.http_status,
+                                "principal": principal.name})
         log.info("order order_ref=%s status=%s brokers=%s", order_ref, reply.status,
                  ",".join(f"{r.broker_id}:{r.status}" for r in results))
         return reply

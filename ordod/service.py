@@ -1,5 +1,6 @@
-"""The daemon's operations behind every door (ZeroMQ today, HTTP too): authenticate, then
-dispatch through a table of one handler per op. Doors only translate frames or HTTP."""
+"""The daemon's operations behind every door (ZeroMQ and HTTP): authenticate, authorize by
+role, rate-limit orders, then dispatch through a table of one handler per op. Doors only
+translate frames or HTTP, so the rules are the same whichever door a request comes in by."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ordo_shared.errors import NotFound
+from ordo_shared.errors import Forbidden, NotFound
 from ordo_shared.messages import (
     OPEN_OPS,
     AuditReplayReply,
@@ -24,13 +25,15 @@ from ordo_shared.messages import (
     Request,
 )
 from ordo_shared.models import WireModel
-from ordod import __version__
+from ordod import __version__, access
 from ordod.audit import AuditLog
 from ordod.auth import ANONYMOUS, Principal, TokenAuthenticator
+from ordod.config import Role
 from ordod.health import HealthMonitor
 from ordod.idempotency import IdempotencyStore
 from ordod.kill_switch import KillSwitch
 from ordod.orchestrator import Orchestrator
+from ordod.rate_limit import OrderRateLimiter
 
 Handler = Callable[[Any, Principal], Awaitable[WireModel]]
 
@@ -44,8 +47,10 @@ class OrdoService:
         idempotency: IdempotencyStore,
         health: HealthMonitor,
         audit: AuditLog,
+        rate_limiter: OrderRateLimiter | None = None,
     ) -> None:
         self._auth = authenticator
+        self._rate_limiter = rate_limiter
         self._orchestrator = orchestrator
         self._kill_switch = kill_switch
         self._idempotency = idempotency
@@ -65,10 +70,30 @@ class OrdoService:
     def ops(self) -> frozenset[str]:
         return frozenset(self._handlers)
 
+    def principal(self, token: str | None, op: str) -> Principal:
+        """Who holds this token, if they may use ``op`` at all (``UNAUTHORIZED``, ``FORBIDDEN``).
+        The HTTP door asks this before it reads a body."""
+        if op in OPEN_OPS:
+            return ANONYMOUS
+        principal = self._auth.authenticate(token)
+        self._authorize(principal, access.op_role(op), op)
+        return principal
+
     async def call(self, request: Request) -> WireModel:
         """Run one decoded request. Raises ``OrdoError`` subclasses for refusals."""
-        principal = ANONYMOUS if request.op in OPEN_OPS else self._auth.authenticate(request.token)
+        principal = self.principal(request.token, request.op)
+        self._authorize(principal, access.required_role(request), access.describe(request))
+        if request.op == "place_order" and self._rate_limiter is not None:
+            self._rate_limiter.take(principal.name)
         return await self._handlers[request.op](request, principal)
+
+    def _authorize(self, principal: Principal, needed: Role, action: str) -> None:
+        try:
+            access.check(principal, needed, action)
+        except Forbidden:
+            self._audit.record("access.denied", data={"principal": principal.name, "role": principal.role,
+                                                      "action": action, "needed": needed})
+            raise
 
     async def _ping(self, request: Request, principal: Principal) -> PingReply:
         return PingReply(version=__version__, time=datetime.now(UTC).isoformat())

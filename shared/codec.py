@@ -12,6 +12,7 @@ from ordo_shared.errors import (
     BadRequest,
     OrdoError,
     PayloadTooLarge,
+    RateLimited,
     UnknownOp,
     ValidationFailed,
 )
@@ -102,6 +103,8 @@ def error_body(error: OrdoError) -> dict[str, Any]:
     body: dict[str, Any] = {"code": str(error.code), "message": error.message, "http_status": error.http_status}
     if error.field is not None:
         body["field"] = error.field
+    if isinstance(error, RateLimited) and error.retry_after_s is not None:
+        body["retry_after_s"] = round(error.retry_after_s, 3)
     return body
 
 

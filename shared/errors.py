@@ -10,12 +10,15 @@ class ErrorCode(StrEnum):
 
     BAD_REQUEST = "BAD_REQUEST"
     UNKNOWN_OP = "UNKNOWN_OP"
+    IDEMPOTENCY_KEY_MISSING = "IDEMPOTENCY_KEY_MISSING"
     UNAUTHORIZED = "UNAUTHORIZED"
     FORBIDDEN = "FORBIDDEN"
     KILL_SWITCH_ACTIVE = "KILL_SWITCH_ACTIVE"
     NOT_FOUND = "NOT_FOUND"
     IDEMPOTENCY_KEY_IN_FLIGHT = "IDEMPOTENCY_KEY_IN_FLIGHT"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     RATE_LIMITED = "RATE_LIMITED"
@@ -27,12 +30,15 @@ class ErrorCode(StrEnum):
 HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_REQUEST: 400,
     ErrorCode.UNKNOWN_OP: 400,
+    ErrorCode.IDEMPOTENCY_KEY_MISSING: 400,
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.KILL_SWITCH_ACTIVE: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     ErrorCode.VALIDATION_ERROR: 422,
     ErrorCode.RATE_LIMITED: 429,
@@ -80,6 +86,12 @@ class UnknownOp(OrdoError):
     code = ErrorCode.UNKNOWN_OP
 
 
+class IdempotencyKeyMissing(OrdoError):
+    """HTTP only: ``POST /api/v1/orders`` without an ``Idempotency-Key`` header."""
+
+    code = ErrorCode.IDEMPOTENCY_KEY_MISSING
+
+
 class Unauthorized(OrdoError):
     code = ErrorCode.UNAUTHORIZED
 
@@ -100,8 +112,20 @@ class IdempotencyKeyInFlight(OrdoError):
     code = ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT
 
 
+class MethodNotAllowed(OrdoError):
+    """HTTP only: the path exists but not with this method."""
+
+    code = ErrorCode.METHOD_NOT_ALLOWED
+
+
 class PayloadTooLarge(OrdoError):
     code = ErrorCode.PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(OrdoError):
+    """HTTP only: a request body that is not ``application/json`` (UTF-8)."""
+
+    code = ErrorCode.UNSUPPORTED_MEDIA_TYPE
 
 
 class IdempotencyKeyReused(OrdoError):
@@ -114,6 +138,10 @@ class ValidationFailed(OrdoError):
 
 class RateLimited(OrdoError):
     code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, field: str | None = None, retry_after_s: float | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s
 
 
 class StorageUnavailable(OrdoError):

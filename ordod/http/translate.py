@@ -1,0 +1,79 @@
+"""HTTP to wire protocol and back: headers, query and body become the op's request model
+(through the same decoder as a ZeroMQ frame), and a reply model becomes the same JSON body a
+ZeroMQ client gets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from ordo_shared import MAX_MESSAGE_BYTES, PROTOCOL_VERSION
+from ordo_shared.codec import encode_ok, parse_json_object, request_from_object, validation_error
+from ordo_shared.errors import BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed
+from ordo_shared.messages import Request
+from ordo_shared.models import WireModel
+from ordod.http.errors import JSON, request_id
+
+M = TypeVar("M", bound=BaseModel)
+_INTEGER = re.compile(r"^-?[0-9]{1,18}$")
+
+
+def bearer_token(request: web.Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>``; ``None`` when there is no header."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def query_ints(request: web.Request, allowed: tuple[str, ...] = ()) -> dict[str, int]:
+    """The integer query parameters of a route; any other parameter is an error, as an
+    unknown field is on the wire."""
+    values: dict[str, int] = {}
+    for name in request.query:
+        if name not in allowed:
+            raise BadRequest(f"unknown query parameter {name[:64]!r}", field=name[:64])
+        given = request.query.getall(name)
+        if len(given) > 1:
+            raise BadRequest(f"query parameter {name!r} is given {len(given)} times", field=name)
+        if not _INTEGER.match(given[0]):
+            raise ValidationFailed(f"{name}: must be an integer", field=name)
+        values[name] = int(given[0])
+    return values
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object: 415 unless it is declared ``application/json`` in UTF-8,
+    413 past 1 MiB (checked on the declared length first, so a huge body is not read)."""
+    if request.content_type != JSON:
+        raise UnsupportedMediaType(f"the body must be {JSON}, not {request.content_type[:100]!r}")
+    charset = request.charset
+    if charset is not None and charset.lower() not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"the body must be UTF-8, not {charset[:40]!r}")
+    if request.content_length is not None and request.content_length > MAX_MESSAGE_BYTES:
+        raise PayloadTooLarge(f"body is {request.content_length} bytes; the limit is {MAX_MESSAGE_BYTES}")
+    return parse_json_object(await request.read())
+
+
+def body_model(model: type[M], body: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise validation_error(exc) from None
+
+
+def wire_request(op: str, token: str | None, **fields: Any) -> Request:
+    """The op's request model, decoded exactly as a ZeroMQ frame with these fields would be."""
+    return request_from_object({"v": PROTOCOL_VERSION, "op": op, "token": token, **fields})
+
+
+def reply_response(request: web.Request, reply: WireModel, status: int = 200,
+                   headers: dict[str, str] | None = None) -> web.Response:
+    body = encode_ok(request_id(request), reply.model_dump(mode="json"))
+    return web.Response(body=body, status=status, content_type=JSON, headers=headers)
