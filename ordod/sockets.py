@@ -102,14 +102,18 @@ class CurveServer:
 
 
 def load_curve_server(config: CurveConfig) -> CurveServer:
+    path = config.server_secret_key_file
     try:
-        public, secret = zmq.auth.load_certificate(config.server_secret_key_file)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        public, secret = zmq.auth.load_certificate(path)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"auth.curve.server_secret_key_file: cannot load {config.server_secret_key_file}: "
-                          f"{exc}") from None
+        raise ConfigError(f"auth.curve.server_secret_key_file: cannot load {path}: {exc}") from None
     if secret is None:
-        raise ConfigError(f"auth.curve.server_secret_key_file: {config.server_secret_key_file} holds no secret "
-                          "key (give the .key_secret file)")
+        raise ConfigError(f"auth.curve.server_secret_key_file: {path} holds no secret key (give the "
+                          ".key_secret file)")
+    if mode & 0o077:
+        raise ConfigError(f"auth.curve.server_secret_key_file: {path} has mode {mode:04o}; it must not be "
+                          "readable by group or others (chmod 600)")
     if not config.client_public_keys_dir.is_dir():
         raise ConfigError(f"auth.curve.client_public_keys_dir: {config.client_public_keys_dir} is not a directory")
     return CurveServer(public, secret)
