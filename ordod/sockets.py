@@ -16,6 +16,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -90,7 +91,7 @@ def prepare_ipc_directory(endpoint: str) -> None:
                              f"(it has {stat.S_IMODE(info.st_mode):04o})")
 
 
-def bound_endpoint(sock: zmq.Socket[bytes]) -> str:
+def bound_endpoint(sock: zmq.Socket[Any]) -> str:
     """The endpoint actually bound: "tcp://127.0.0.1:*" binds an ephemeral port."""
     return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
@@ -123,7 +124,7 @@ class SocketFactory:
     def __init__(self, context: zmq.asyncio.Context | None = None, *, allow_remote: bool = False) -> None:
         self.context = context or zmq.asyncio.Context()
         self.allow_remote = allow_remote
-        self._sockets: list[zmq.Socket[bytes]] = []
+        self._sockets: list[zmq.Socket[Any]] = []
         self._curve: CurveServer | None = None
         self._authenticator: AsyncioAuthenticator | None = None
 
@@ -150,7 +151,7 @@ class SocketFactory:
         self._bind(sock, endpoint)
         return sock
 
-    def _bind(self, sock: zmq.Socket[bytes], endpoint: str) -> None:
+    def _bind(self, sock: zmq.Socket[Any], endpoint: str) -> None:
         self._sockets.append(sock)  # closed by close_all even if the bind below fails
         sock.setsockopt(zmq.LINGER, LINGER_MS)
         check_zmq_endpoint(endpoint, self.allow_remote)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ordod.auth import Principal, TokenAuthenticator, TokenFileError, ensure_token_file, token_digest
 from ordod.config import Config, RateLimitConfig
 
-DEFAULT_TOKEN_NAME = "default"
+DEFAULT_TOKEN_NAME = "default"  # noqa: S105 - a principal name, not a secret
 
 
 def load_authenticator(config: Config) -> TokenAuthenticator:

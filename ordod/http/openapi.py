@@ -51,7 +51,7 @@ class ErrorResponse(BaseModel):
 def envelope(reply: type[WireModel]) -> type[BaseModel]:
     """The reply model with the envelope fields every success body carries."""
     name = reply.__name__.removesuffix("Reply") + "Response"
-    model: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    model: type[BaseModel] = create_model(
         name, __base__=reply, __doc__=reply.__doc__,
         v=(Literal[1], ...), id=(CorrelationId, ...), ok=(Literal[True], ...),
     )
@@ -60,7 +60,7 @@ def envelope(reply: type[WireModel]) -> type[BaseModel]:
 
 def _field_schema(model: type[BaseModel], name: str) -> dict[str, Any]:
     """One field's schema, without the ``null`` branch of an optional field."""
-    schema = copy.deepcopy(model.model_json_schema()["properties"][name])
+    schema: dict[str, Any] = copy.deepcopy(model.model_json_schema()["properties"][name])
     branches = [b for b in schema.pop("anyOf", []) if b.get("type") != "null"]
     if branches:
         schema.update(branches[0])
@@ -161,6 +161,7 @@ def build_document(endpoints: tuple[Endpoint, ...]) -> dict[str, Any]:
     keyed, top = models_json_schema(models, ref_template=REF)
     schemas: dict[type[BaseModel], str] = {}
     for (model, _mode), schema in keyed.items():
+        assert isinstance(model, type) and issubclass(model, BaseModel)
         schemas[model] = schema["$ref"].rsplit("/", 1)[1]
     for reply, model in envelopes.items():
         schemas[reply] = schemas[model]

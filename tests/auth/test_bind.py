@@ -65,8 +65,8 @@ def test_http_listen_that_is_not_host_port_is_a_config_error(listen: str) -> Non
     {"http_listen": "0.0.0.0:0"},
 ])
 async def test_daemon_refuses_to_start_on_a_network_address_and_opens_nothing(state_dir: Path,
-                                                                              daemon_table: dict) -> None:
-    config = make_config(state_dir, **{"daemon": daemon_table})
+                                                                              daemon_table: dict[str, str]) -> None:
+    config = make_config(state_dir, daemon=daemon_table)
     with pytest.raises(UnsafeEndpoint, match="allow_remote"):
         await Daemon(config).start()
     assert not (state_dir / "ordo.db").exists()
@@ -91,7 +91,7 @@ async def test_with_allow_remote_it_binds_every_interface(state_dir: Path) -> No
 def test_ordod_exits_78_with_the_reason_on_an_unsafe_endpoint(tmp_path: Path) -> None:
     config = tmp_path / "ordod.toml"
     config.write_text(f'[daemon]\nstate_dir = "{tmp_path / "state"}"\nrep_endpoint = "tcp://0.0.0.0:7750"\n')
-    done = subprocess.run([sys.executable, "-m", "ordod", "--config", str(config)], capture_output=True,
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module[sys.executable, "-m", "ordod", "--config", str(config)], capture_output=True,
                           text=True, timeout=30, check=False)
     assert done.returncode == 78
     assert "refusing to bind 'tcp://0.0.0.0:7750'" in done.stderr and "Traceback" not in done.stderr
@@ -119,7 +119,7 @@ async def test_ipc_sockets_are_created_in_a_0700_directory(state_dir: Path, shor
 async def test_ipc_in_a_directory_others_can_enter_is_refused(state_dir: Path, short_dir: Path) -> None:
     shared = short_dir / "shared"
     shared.mkdir()
-    os.chmod(shared, 0o755)
+    os.chmod(shared, 0o755)  # noqa: S103 - the unsafe directory under test
     config = make_config(state_dir, daemon={"rep_endpoint": f"ipc://{shared}/rep.sock"})
     with pytest.raises(UnsafeEndpoint, match="0700"):
         await Daemon(config).start()

@@ -17,6 +17,7 @@ import zmq
 import zmq.asyncio
 import zmq.auth
 
+from ordo_shared.client import CurveKeys, OrdoClient, subscribe
 from ordod.config import ConfigError
 from ordod.daemon import Daemon
 from tests.harness import RunningDaemon, make_config, running_daemon
@@ -133,3 +134,21 @@ async def test_unusable_curve_keys_stop_the_daemon_at_start(state_dir: Path, key
                                                     "client_public_keys_dir": str(keys.allowed_dir / "nope")}})
     with pytest.raises(ConfigError, match="not a directory"):
         await Daemon(no_dir).start()
+
+
+async def test_ordos_own_client_speaks_curve_with_its_key_files(state_dir: Path, keys: Keys) -> None:
+    curve = CurveKeys.from_files(keys.client_secret, keys.server_public)
+    async with running_daemon(curve_config(state_dir, keys)) as d:
+        events = subscribe(d.daemon.pub_endpoint, ("audit.",), context=d.ctx, curve=curve)
+        first = asyncio.ensure_future(anext(events))
+        async with OrdoClient(d.daemon.rep_endpoint, d.token, context=d.ctx, curve=curve) as client:
+            health = await client.call("health")
+            for _ in range(20):  # slow joiner: keep acting until the subscriber sees something
+                await client.call("kill_switch", active=True, reason="curve client")
+                done, _ = await asyncio.wait({first}, timeout=0.2)
+                if done:
+                    break
+        event = await asyncio.wait_for(first, 5)
+        await events.aclose()  # type: ignore[attr-defined]  # an async generator, typed as its protocol
+    assert health["ok"] is True
+    assert event.type == "kill_switch.changed"

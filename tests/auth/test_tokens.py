@@ -19,7 +19,8 @@ from tests.harness import ORDER, make_config, named_tokens, running_daemon
 
 async def test_a_missing_token_file_is_created_0600_with_a_random_token(tmp_path: Path) -> None:
     token_file = tmp_path / "keys" / "algo.token"
-    config = make_config(tmp_path / "state", auth={"tokens": {"algo": {"role": "trader", "token_file": str(token_file)}}})
+    algo = {"role": "trader", "token_file": str(token_file)}
+    config = make_config(tmp_path / "state", auth={"tokens": {"algo": algo}})
     async with running_daemon(config) as d:
         token = token_file.read_text().strip()
         reply = await d.client(token=token).place("algo-1")
@@ -29,7 +30,7 @@ async def test_a_missing_token_file_is_created_0600_with_a_random_token(tmp_path
 
 
 async def test_a_token_given_by_its_sha256_authenticates_as_its_name(tmp_path: Path) -> None:
-    token = "correct horse battery staple"
+    token = "correct horse battery staple"  # noqa: S105 - a test token
     digest = hashlib.sha256(token.encode()).hexdigest().upper()
     config = make_config(tmp_path / "state", auth={"tokens": {"ops": {"role": "viewer", "token_sha256": digest}}})
     async with running_daemon(config) as d:
@@ -65,7 +66,8 @@ async def test_two_names_with_one_token_are_refused(tmp_path: Path) -> None:
     ({"role": "root", "token_sha256": "0" * 64}, "auth.tokens.t.role"),
     ({"role": "viewer", "token_sha256": "s3cret-in-clear"}, "auth.tokens.t.token_sha256"),
 ])
-def test_config_refuses_tokens_in_clear_and_bad_tables_without_echoing_them(table: dict, complaint: str) -> None:
+def test_config_refuses_tokens_in_clear_and_bad_tables_without_echoing_them(table: dict[str, str],
+                                                                           complaint: str) -> None:
     with pytest.raises(ConfigError, match=complaint) as refused:
         config_from_mapping({"auth": {"tokens": {"t": table}}})
     assert "s3cret" not in str(refused.value)

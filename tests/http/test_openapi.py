@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from openapi_spec_validator import OpenAPIV31SpecValidator, validate
@@ -35,7 +36,7 @@ async def test_document_is_valid_openapi_3_1_and_covers_exactly_the_routes(state
     assert set(post["responses"]) >= {"200", "207", "502", "400", "401", "403", "409", "413", "415", "422", "429"}
 
 
-def documented_outcomes(spec: dict) -> set[tuple[str, str, int, str | None]]:
+def documented_outcomes(spec: dict[str, Any]) -> set[tuple[str, str, int, str | None]]:
     """(method, path, status, error code or None) for every documented response but default."""
     outcomes = set()
     for path, operations in spec["paths"].items():

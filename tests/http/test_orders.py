@@ -72,7 +72,8 @@ async def test_missing_idempotency_key_is_400_and_nothing_is_placed(state_dir: P
         too_long = await api.place("k" * 300, ORDER)
     assert (missing.status, missing.code) == (400, "IDEMPOTENCY_KEY_MISSING")
     assert (empty.status, empty.code) == (400, "IDEMPOTENCY_KEY_MISSING")
-    assert (too_long.status, too_long.code, too_long.body["error"]["field"]) == (422, "VALIDATION_ERROR", "idempotency_key")
+    assert (too_long.status, too_long.code) == (422, "VALIDATION_ERROR")
+    assert too_long.body["error"]["field"] == "idempotency_key"
     assert d.paper("fyers").book == {} and d.paper("hdfc").book == {}
 
 
@@ -105,8 +106,8 @@ async def test_wrong_content_types_get_415(state_dir: Path) -> None:
                                               "application/json; charset=latin-1", "application/xml"])
         ]
         no_type = await api.request("POST", "/api/v1/orders", data=body, headers={"Idempotency-Key": "h-none"})
-        utf8 = await api.request("POST", "/api/v1/orders", data=body,
-                                 headers={"Idempotency-Key": "h-utf8", "Content-Type": "application/json; charset=UTF-8"})
+        utf8 = await api.request("POST", "/api/v1/orders", data=body, headers={
+            "Idempotency-Key": "h-utf8", "Content-Type": "application/json; charset=UTF-8"})
     assert [(r.status, r.code) for r in [*replies, no_type]] == [(415, "UNSUPPORTED_MEDIA_TYPE")] * 5
     assert utf8.status == 200
     assert len(d.paper("fyers").book) == 1
@@ -175,7 +176,8 @@ async def test_get_one_order_and_recent_orders(state_dir: Path) -> None:
         twice = await api.get("/api/v1/orders?limit=1&limit=2")
     assert [o["order_ref"] for o in listed.body["orders"]] == [second.body["order_ref"], first.body["order_ref"]]
     assert len(one.body["orders"]) == 1 and len(default.body["orders"]) == 2
-    assert (by_ref.status, by_ref.body["order"]["state"], by_ref.body["order"]["status"]) == (200, "completed", "success")
+    assert by_ref.status == 200
+    assert (by_ref.body["order"]["state"], by_ref.body["order"]["status"]) == ("completed", "success")
     assert (missing.status, missing.code) == (404, "NOT_FOUND")
     assert (too_long.status, too_long.code) == (422, "VALIDATION_ERROR")
     assert (zero.status, zero.code, zero.body["error"]["field"]) == (422, "VALIDATION_ERROR", "limit")

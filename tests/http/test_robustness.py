@@ -40,7 +40,8 @@ ODD_REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/api/v1/orders", {"headers": {"Idempotency-Key": "k", **JSON}, "data": b""}),
     ("POST", "/api/v1/orders", {"headers": {"Idempotency-Key": "k", **JSON}, "data": b"null"}),
     ("POST", "/api/v1/orders", {"headers": {"Idempotency-Key": "k", **JSON},
-                                "data": b'{"symbol":"NSE:SBIN-EQ","side":"BUY","qty":1,"order_type":"LIMIT","price":1e999}'}),
+                                "data": b'{"symbol":"NSE:SBIN-EQ","side":"BUY","qty":1,"order_type":"LIMIT",'
+                                        b'"price":1e999}'}),
     ("POST", "/api/v1/orders", {"headers": {"Idempotency-Key": "k", **JSON},
                                 "data": b'{"qty":' + b"9" * 5000 + b"}"}),
     ("POST", "/api/v1/orders", {"headers": {"Idempotency-Key": "k", **JSON},
