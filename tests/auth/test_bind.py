@@ -91,8 +91,8 @@ async def test_with_allow_remote_it_binds_every_interface(state_dir: Path) -> No
 def test_ordod_exits_78_with_the_reason_on_an_unsafe_endpoint(tmp_path: Path) -> None:
     config = tmp_path / "ordod.toml"
     config.write_text(f'[daemon]\nstate_dir = "{tmp_path / "state"}"\nrep_endpoint = "tcp://0.0.0.0:7750"\n')
-    done = subprocess.run(  # noqa: S603 - our own interpreter and module[sys.executable, "-m", "ordod", "--config", str(config)], capture_output=True,
-                          text=True, timeout=30, check=False)
+    command = [sys.executable, "-m", "ordod", "--config", str(config)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603 - ordod itself
     assert done.returncode == 78
     assert "refusing to bind 'tcp://0.0.0.0:7750'" in done.stderr and "Traceback" not in done.stderr
 
