@@ -2,5 +2,6 @@
 
 from ordod.http.app import HttpServer, RouteRegistrar, build_app
 from ordod.http.keys import EVENTS, SERVICE
+from ordod.http.translate import bearer_token
 
-__all__ = ["EVENTS", "SERVICE", "HttpServer", "RouteRegistrar", "build_app"]
+__all__ = ["EVENTS", "SERVICE", "HttpServer", "RouteRegistrar", "bearer_token", "build_app"]

@@ -9,7 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from ordod.daemon import Daemon
-from ordod.http import SERVICE
+from ordod.http import SERVICE, bearer_token
 from tests.harness import ORDER, make_config
 from tests.http.client import serving
 
@@ -99,8 +99,7 @@ async def test_unknown_paths_and_methods_get_json_404_and_405(state_dir: Path) -
 
 async def test_other_modules_register_routes_that_share_the_service_and_error_shape(state_dir: Path) -> None:
     async def whoami(request: web.Request) -> web.Response:
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        principal = request.app[SERVICE].principal(token, "health")
+        principal = request.app[SERVICE].principal(bearer_token(request), "health")
         return web.json_response({"name": principal.name})
 
     def register(app: web.Application) -> None:
