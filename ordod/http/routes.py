@@ -29,9 +29,9 @@ from ordo_shared.messages import (
 )
 from ordo_shared.models import OrderSpec, PlaceOrderReply, WireModel
 from ordod.http.errors import JSON
-from ordod.http.keys import OPENAPI, SERVICE
+from ordod.http.keys import OPENAPI
 from ordod.http.sse import audit_stream
-from ordod.http.translate import bearer_token, body_model, json_body, query_ints, reply_response, wire_request
+from ordod.http.translate import admit, body_model, json_body, query_ints, reply_response, wire_request
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -66,11 +66,8 @@ class Endpoint:
 
 async def _call(request: web.Request, op: str, **fields: object) -> web.Response:
     """The common shape of a read: token, then query, then the service."""
-    service = request.app[SERVICE]
-    token = bearer_token(request)
-    service.principal(token, op)
-    params = query_ints(request, _QUERY.get(op, ()))
-    reply = await service.call(wire_request(op, token, **fields, **params))
+    admitted = admit(request, op, _QUERY.get(op, ()))
+    reply = await admitted.service.call(wire_request(op, admitted.token, **fields, **admitted.params))
     return reply_response(request, reply)
 
 
@@ -79,16 +76,14 @@ async def ping(request: web.Request) -> web.Response:
 
 
 async def place_order(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    token = bearer_token(request)
-    service.principal(token, "place_order")
+    admitted = admit(request, "place_order")
     key = request.headers.get("Idempotency-Key", "")
     if not key:
         raise IdempotencyKeyMissing("POST /api/v1/orders needs an Idempotency-Key header; send the same key "
                                     "again to retry safely")
-    query_ints(request)
     order = await json_body(request)
-    reply = await service.call(wire_request("place_order", token, idempotency_key=key, order=order))
+    request_model = wire_request("place_order", admitted.token, idempotency_key=key, order=order)
+    reply = await admitted.service.call(request_model)
     assert isinstance(reply, PlaceOrderReply)
     headers = {IDEMPOTENT_REPLAYED: "true"} if reply.replayed else None
     return reply_response(request, reply, status=reply.http_status, headers=headers)
@@ -111,12 +106,10 @@ async def get_kill_switch(request: web.Request) -> web.Response:
 
 
 async def put_kill_switch(request: web.Request) -> web.Response:
-    service = request.app[SERVICE]
-    token = bearer_token(request)
-    service.principal(token, "kill_switch")
-    query_ints(request)
+    admitted = admit(request, "kill_switch")
     body = body_model(KillSwitchBody, await json_body(request))
-    reply = await service.call(wire_request("kill_switch", token, active=body.active, reason=body.reason))
+    reply = await admitted.service.call(
+        wire_request("kill_switch", admitted.token, active=body.active, reason=body.reason))
     return reply_response(request, reply)
 
 

@@ -20,8 +20,8 @@ from ordo_shared.errors import BadRequest, OrdoError
 from ordo_shared.messages import AuditReplayReply
 from ordo_shared.models import Event
 from ordod.fanout import Subscription
-from ordod.http.keys import EVENTS, SERVICE, SSE_KEEPALIVE_S
-from ordod.http.translate import bearer_token, query_ints, wire_request
+from ordod.http.keys import EVENTS, SSE_KEEPALIVE_S
+from ordod.http.translate import admit, wire_request
 from ordod.service import OrdoService
 
 log = logging.getLogger("ordod.http.sse")
@@ -35,9 +35,8 @@ def sse_frame(event: Event) -> bytes:
     return f"id: {event.seq}\ndata: {event.model_dump_json()}\n\n".encode()
 
 
-def resume_point(request: web.Request) -> int | None:
+def resume_point(request: web.Request, params: dict[str, int]) -> int | None:
     """The seq after which to start, from Last-Event-ID or ?since=; None means live only."""
-    params = query_ints(request, ("since",))
     header = request.headers.get("Last-Event-ID")
     if header is not None:
         if not _SEQ.match(header.strip()):
@@ -81,10 +80,9 @@ async def replay(service: OrdoService, token: str | None, since: int) -> AuditRe
 
 
 async def audit_stream(request: web.Request) -> web.StreamResponse:
-    service = request.app[SERVICE]
-    token = bearer_token(request)
-    service.principal(token, "audit_stream")
-    since = resume_point(request)
+    admitted = admit(request, "audit_stream", ("since",))
+    service, token = admitted.service, admitted.token
+    since = resume_point(request, admitted.params)
     subscription = request.app[EVENTS].subscribe(lambda event: event.seq is not None)
     try:
         # The first page is read before the response starts, so a refusal is still JSON.

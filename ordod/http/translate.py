@@ -5,6 +5,7 @@ ZeroMQ client gets."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -16,6 +17,8 @@ from ordo_shared.errors import BadRequest, PayloadTooLarge, Unauthorized, Unsupp
 from ordo_shared.messages import Request
 from ordo_shared.models import WireModel
 from ordod.http.errors import JSON, request_id
+from ordod.http.keys import SERVICE
+from ordod.service import OrdoService
 
 M = TypeVar("M", bound=BaseModel)
 _INTEGER = re.compile(r"^-?[0-9]{1,18}$")
@@ -30,6 +33,22 @@ def bearer_token(request: web.Request) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <token>'")
     return token.strip()
+
+
+@dataclass(frozen=True)
+class Admitted:
+    service: OrdoService
+    token: str | None
+    params: dict[str, int]
+
+
+def admit(request: web.Request, op: str, query: tuple[str, ...] = ()) -> Admitted:
+    """Token first (401, 403 when the role may not use ``op`` at all), before anything of the
+    request is read; then the route's integer query parameters."""
+    service = request.app[SERVICE]
+    token = bearer_token(request)
+    service.principal(token, op)
+    return Admitted(service, token, query_ints(request, query))
 
 
 def query_ints(request: web.Request, allowed: tuple[str, ...] = ()) -> dict[str, int]:
