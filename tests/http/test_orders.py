@@ -184,3 +184,32 @@ async def test_get_one_order_and_recent_orders(state_dir: Path) -> None:
     assert (word.status, word.code) == (422, "VALIDATION_ERROR")
     assert (unknown.status, unknown.code) == (400, "BAD_REQUEST")
     assert (twice.status, twice.code) == (400, "BAD_REQUEST")
+
+
+async def test_an_order_under_way_when_the_daemon_stops_is_finished_and_answered(state_dir: Path) -> None:
+    config = make_config(state_dir, http=True, brokers={"fyers": {"latency_ms": 300}, "hdfc": {"latency_ms": 300}})
+    async with serving(config) as (d, api):
+        under_way = asyncio.create_task(api.place("h-shutdown", ORDER))
+        await asyncio.sleep(0.1)
+        await d.daemon.stop()
+        reply = await under_way
+    assert (reply.status, reply.body["status"]) == (200, "success")
+    async with serving(config) as (d, api):
+        stored = await api.get(f"/api/v1/orders/{reply.body['order_ref']}")
+    assert (stored.body["order"]["state"], stored.body["order"]["status"]) == ("completed", "success")
+
+
+async def test_a_client_that_hangs_up_mid_order_finds_it_placed_once_when_it_retries(state_dir: Path) -> None:
+    config = make_config(state_dir, http=True, brokers={"fyers": {"latency_ms": 300}, "hdfc": {"latency_ms": 300}})
+    async with serving(config) as (d, api):
+        impatient = asyncio.create_task(api.place("h-hangup", ORDER))
+        await asyncio.sleep(0.1)
+        impatient.cancel()  # the connection closes with the order at the brokers
+        await asyncio.gather(impatient, return_exceptions=True)
+        for _ in range(50):
+            retry = await api.place("h-hangup", ORDER)
+            if retry.status != 409:
+                break
+            await asyncio.sleep(0.05)
+    assert (retry.status, retry.headers["Idempotent-Replayed"]) == (200, "true")
+    assert len(d.paper("fyers").calls.place_started_at) == len(d.paper("hdfc").calls.place_started_at) == 1
