@@ -10,7 +10,7 @@ import asyncio
 import logging
 import secrets
 
-from ordo_shared.errors import KillSwitchActive, OrdoError, ShuttingDown
+from ordo_shared.errors import KillSwitchActive, OrdoError, ShuttingDown, StorageUnavailable
 from ordo_shared.messages import PlaceOrderRequest
 from ordo_shared.models import BrokerResult, OverallStatus, PlaceOrderReply
 from ordod.audit import AuditLog
@@ -101,7 +101,17 @@ class Orchestrator:
             *(self._route(broker_id, broker_order, session_problems.get(broker_id)) for broker_id in targets)
         )
         reply = unified_reply(order_ref, key, list(results))
-        await self.idempotency.complete(key, reply, self._clock.time())
+        try:
+            await self.idempotency.complete(key, reply, self._clock.time())
+        except StorageUnavailable as exc:
+            # The brokers have acted; the key stays locked in flight so no retry can place it
+            # twice. Say exactly what happened, since this is the one ok:false after sending.
+            outcome = ", ".join(f"{r.broker_id}={r.status}:{r.order_id or r.error_code}" for r in results)
+            log.critical("order outcome not stored order_ref=%s %s: %s", order_ref, outcome, exc.message)
+            raise StorageUnavailable(
+                f"brokers WERE called ({outcome}) but the outcome could not be stored: {exc.message}; "
+                f"do not place this order again, check the brokers"
+            ) from None
         self.audit.record("order.completed", order_ref=order_ref,
                           data={"status": reply.status, "http_status": reply.http_status})
         log.info("order order_ref=%s status=%s brokers=%s", order_ref, reply.status,
