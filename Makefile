@@ -18,6 +18,11 @@ run: $(STAMP)  ## daemon on two paper brokers + the TUI; quitting the TUI stops 
 test: $(STAMP)  ## the whole suite
 	$(BIN)/python -m pytest
 
+lint: $(STAMP)  ## ruff + mypy --strict (shared/ is type-checked under its import name)
+	mkdir -p .typecheck && ln -sfn ../shared .typecheck/ordo_shared
+	$(BIN)/ruff check ordod shared ordo_cli ordo_tui tests
+	$(BIN)/mypy
+
 bench: $(STAMP)  ## benchmarks (never part of make test)
 	$(BIN)/python -m benchmarks
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -100,10 +101,8 @@ class HealthMonitor:
         """Forever: probes every tick, a snapshot every interval or on change."""
         last_sent = float("-inf")
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), PROBE_TICK_S)
-            except TimeoutError:
-                pass
             try:
                 self.run_due_probes()
                 now = self._clock.monotonic()

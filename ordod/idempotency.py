@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -79,7 +80,9 @@ class _Entry:
     completed: bool
 
 
-_ORDER_COLUMNS = "order_ref, idempotency_key, state, created_at, completed_at, order_json, reply_json"
+_SELECT_ORDERS = (
+    "SELECT order_ref, idempotency_key, state, created_at, completed_at, order_json, reply_json FROM orders "
+)
 
 
 class SqliteIdempotencyStore:
@@ -165,15 +168,15 @@ class SqliteIdempotencyStore:
 
     async def get(self, *, order_ref: str | None = None, key: str | None = None) -> OrderRecord | None:
         if order_ref is not None:
-            row = await self._db.fetchone(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE order_ref = ?", (order_ref,))
+            row = await self._db.fetchone(_SELECT_ORDERS + "WHERE order_ref = ?", (order_ref,))
         else:
             row = await self._db.fetchone(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE idempotency_key = ? ORDER BY rowid DESC LIMIT 1", (key,)
+                _SELECT_ORDERS + "WHERE idempotency_key = ? ORDER BY rowid DESC LIMIT 1", (key,)
             )
         return None if row is None else _record(row)
 
     async def recent(self, limit: int) -> list[OrderRecord]:
-        rows = await self._db.fetchall(f"SELECT {_ORDER_COLUMNS} FROM orders ORDER BY rowid DESC LIMIT ?", (limit,))
+        rows = await self._db.fetchall(_SELECT_ORDERS + "ORDER BY rowid DESC LIMIT ?", (limit,))
         return [_record(row) for row in rows]
 
     async def in_flight(self) -> list[InFlightRecord]:
@@ -195,15 +198,15 @@ class SqliteIdempotencyStore:
         return PlaceOrderReply.model_validate_json(row[0], strict=False).model_copy(update={"replayed": True})
 
 
-def _record(row: tuple[object, ...]) -> OrderRecord:
+def _record(row: sqlite3.Row) -> OrderRecord:
     order_ref, key, state, created_at, completed_at, order_json, reply_json = row
     reply = PlaceOrderReply.model_validate_json(str(reply_json), strict=False) if reply_json else None
     return OrderRecord(
         order_ref=str(order_ref),
         idempotency_key=str(key),
         state="completed" if state == "completed" else "in_flight",
-        created_at=datetime.fromtimestamp(float(created_at), UTC),  # type: ignore[arg-type]
-        completed_at=datetime.fromtimestamp(float(completed_at), UTC) if completed_at else None,  # type: ignore[arg-type]
+        created_at=datetime.fromtimestamp(float(created_at), UTC),
+        completed_at=datetime.fromtimestamp(float(completed_at), UTC) if completed_at else None,
         order=OrderSpec.model_validate_json(str(order_json), strict=False),
         status=reply.status if reply else None,
         results=reply.results if reply else [],

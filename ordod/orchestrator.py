@@ -106,10 +106,10 @@ class Orchestrator:
         except StorageUnavailable as exc:
             # The brokers have acted; the key stays locked in flight so no retry can place it
             # twice. Say exactly what happened, since this is the one ok:false after sending.
-            outcome = ", ".join(f"{r.broker_id}={r.status}:{r.order_id or r.error_code}" for r in results)
-            log.critical("order outcome not stored order_ref=%s %s: %s", order_ref, outcome, exc.message)
+            summary = ", ".join(f"{r.broker_id}={r.status}:{r.order_id or r.error_code}" for r in results)
+            log.critical("order outcome not stored order_ref=%s %s: %s", order_ref, summary, exc.message)
             raise StorageUnavailable(
-                f"brokers WERE called ({outcome}) but the outcome could not be stored: {exc.message}; "
+                f"brokers WERE called ({summary}) but the outcome could not be stored: {exc.message}; "
                 f"do not place this order again, check the brokers"
             ) from None
         self.audit.record("order.completed", order_ref=order_ref,

@@ -97,7 +97,9 @@ class RunningDaemon:
 
 
 @asynccontextmanager
-async def running_daemon(config: Config, prepare: Callable[[Daemon], None] | None = None) -> AsyncIterator[RunningDaemon]:
+async def running_daemon(
+    config: Config, prepare: Callable[[Daemon], None] | None = None
+) -> AsyncIterator[RunningDaemon]:
     daemon = Daemon(config)
     if prepare is not None:
         prepare(daemon)

@@ -71,10 +71,10 @@ class BrokerAdapter(ABC):
     def __init__(self, broker_id: str) -> None:
         self.broker_id = broker_id
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook, most adapters need nothing
         """Open connections; called once before the first order."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once at shutdown."""
 
     @abstractmethod

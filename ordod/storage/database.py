@@ -9,6 +9,7 @@ while each caller is still told "durable" only after its own rows are on disk
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -191,10 +192,8 @@ class Database:
             await self._conn.execute("COMMIT")
             self.commits += 1
         except BaseException:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have rolled back already
                 await self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the failed COMMIT may already have rolled back
             raise
 
     @staticmethod
