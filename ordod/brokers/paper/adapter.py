@@ -8,13 +8,14 @@ can prove when attempts stopped reaching it.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ordod.brokers.base import BrokerAdapter, BrokerOrder, BrokerOrderStatus, PlacedOrder, SessionInfo
-from ordod.brokers.errors import ERROR_BY_CODE, BrokerError, BrokerTimeout, BrokerUnavailable
+from ordod.brokers.errors import ERROR_BY_CODE, BrokerError, BrokerTimeout, BrokerUnavailable, OrderRejected
+from ordod.brokers.paper.book import PaperBook, PaperOrder
 from ordod.clock import Clock
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -28,14 +29,6 @@ class PaperKnobs:
     latency_ms: float = 5.0
     reject_code: str = ""
     fail_rate: float = 0.0
-
-
-@dataclass
-class PaperOrder:
-    order_id: str
-    tag: str
-    order_ref: str
-    state: str = "open"
 
 
 @dataclass
@@ -54,15 +47,18 @@ class PaperBroker(BrokerAdapter):
         clock: Clock,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
+        journal: Path | None = None,
     ) -> None:
         super().__init__(broker_id)
         self.knobs = knobs
         self._clock = clock
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self._ids = itertools.count(1)
-        self.book: dict[str, PaperOrder] = {}  # by tag
+        self.book = PaperBook(journal)
         self.calls = PaperCalls()
+
+    async def close(self) -> None:
+        self.book.close()
 
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
         self.calls.place_started_at.append(self._clock.monotonic())
@@ -70,33 +66,33 @@ class PaperBroker(BrokerAdapter):
         await self._round_trip()
         if self.knobs.reject_code:
             raise self._configured_error()
-        existing = self.book.get(order.tag)
+        existing = self.book.by_tag(order.tag)
         if existing is not None:
             # Like a broker that enforces unique client tags: never a second order.
             return PlacedOrder(existing.order_id, broker_message="duplicate tag; existing order returned")
-        order_id = f"{self.broker_id.upper()}-{next(self._ids):08d}"
-        self.book[order.tag] = PaperOrder(order_id, order.tag, order.order_ref)
+        order_id = f"{self.broker_id.upper()}-{self.book.next_number:08d}"
+        self.book.add(PaperOrder(order_id, order.tag, order.order_ref, order.spec.qty, order.spec.price))
         return PlacedOrder(order_id, broker_code="0", broker_message="order accepted (paper)")
 
     async def cancel_order(self, order_id: str) -> None:
         await self._round_trip()
-        for paper in self.book.values():
-            if paper.order_id == order_id:
-                paper.state = "cancelled"
-                return
-        raise ERROR_BY_CODE["ORDER_REJECTED"](f"no order {order_id}", broker_message="order not found")
+        self.book.update(self._known(order_id), state="cancelled")
 
     async def order_status(self, order_id: str) -> BrokerOrderStatus:
         await self._round_trip()
-        for paper in self.book.values():
-            if paper.order_id == order_id:
-                return BrokerOrderStatus(order_id, "cancelled" if paper.state == "cancelled" else "open")
-        raise ERROR_BY_CODE["ORDER_REJECTED"](f"no order {order_id}", broker_message="order not found")
+        paper = self._known(order_id)
+        return BrokerOrderStatus(order_id, "cancelled" if paper.state == "cancelled" else "open")
 
     async def find_order_by_tag(self, order: BrokerOrder) -> str | None:
         self._maybe_refuse_connection()
-        paper = self.book.get(order.tag)
+        paper = self.book.by_tag(order.tag)
         return paper.order_id if paper else None
+
+    def _known(self, order_id: str) -> PaperOrder:
+        paper = self.book.by_id(order_id)
+        if paper is None:
+            raise OrderRejected(f"no order {order_id}", broker_message="order not found")
+        return paper
 
     def session(self) -> SessionInfo:
         return SessionInfo("valid")
