@@ -45,6 +45,10 @@ class DaemonConfig(Section):
     """A health snapshot goes out at least this often (and at once on any change)."""
     shutdown_grace_s: float = Field(default=10.0, ge=0, le=300, strict=False)
     """How long SIGTERM waits for in-flight orders before closing the database."""
+    db_busy_timeout_ms: int = Field(default=2000, ge=0, le=60_000)
+    """How long a write waits for a lock held elsewhere before the order is refused."""
+    reconcile_interval_s: float = Field(default=5.0, gt=0, le=3600, strict=False)
+    """How often brokers are asked again about orders whose outcome is unknown."""
     idempotency_ttl_h: float = Field(default=24.0, gt=0, le=24 * 30, strict=False)
     """How long an idempotency key stays bound to its order."""
 

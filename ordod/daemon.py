@@ -22,7 +22,7 @@ from ordod.idempotency import SqliteIdempotencyStore
 from ordod.kill_switch import KillSwitch, SqliteKillSwitchStore
 from ordod.orchestrator import Orchestrator
 from ordod.publisher import EventPublisher
-from ordod.recovery import recover_in_flight
+from ordod.reconciler import Reconciler
 from ordod.retry import Backoff
 from ordod.service import OrdoService
 from ordod.session_manager import SessionManager
@@ -65,7 +65,7 @@ class Daemon:
         token = ensure_token_file(cfg.token_file)
         self.authenticator = TokenAuthenticator({token: Principal("default", "admin")})
 
-        self.db = await Database.open(cfg.daemon.state_dir / "ordo.db")
+        self.db = await Database.open(cfg.daemon.state_dir / "ordo.db", cfg.daemon.db_busy_timeout_ms)
         self._sockets = SocketFactory()
         pub_socket = self._sockets.publisher(cfg.daemon.pub_endpoint)
         self.pub_endpoint = bound_endpoint(pub_socket)
@@ -105,7 +105,9 @@ class Daemon:
         )
         self.kill_switch.on_change(self._kill_switch_changed)
 
-        recovered = await recover_in_flight(self.idempotency, self.gateways, self.audit, clock)
+        self.reconciler = Reconciler(self.idempotency, self.gateways, self.audit, clock,
+                                     cfg.daemon.reconcile_interval_s)
+        recovered = await self.reconciler.recover_in_flight()
         self.service = OrdoService(
             self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit
         )
@@ -119,6 +121,7 @@ class Daemon:
         self._tasks = [
             asyncio.create_task(self.zmq.run(), name="zmq-server"),
             asyncio.create_task(self.health.run(), name="health"),
+            asyncio.create_task(self.reconciler.run(), name="reconciler"),
         ]
         log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
                  self.rep_endpoint, self.pub_endpoint, cfg.daemon.state_dir,

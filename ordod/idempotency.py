@@ -20,8 +20,30 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from ordo_shared.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InternalError
-from ordo_shared.models import OrderRecord, OrderSpec, PlaceOrderReply
+from ordo_shared.models import BrokerResult, OrderRecord, OrderSpec, OverallStatus, PlaceOrderReply
 from ordod.storage.database import Database
+
+
+STATUS_HTTP: dict[OverallStatus, int] = {"success": 200, "partial_success": 207, "failed": 502}
+
+
+def overall_status(results: list[BrokerResult]) -> OverallStatus:
+    placed = sum(1 for r in results if r.status == "success")
+    if placed == len(results) and placed > 0:
+        return "success"
+    return "partial_success" if placed else "failed"
+
+
+def unified_reply(order_ref: str, key: str, results: list[BrokerResult]) -> PlaceOrderReply:
+    """One answer for the whole fan-out: success, partial_success (207) or failed (502)."""
+    status = overall_status(results)
+    return PlaceOrderReply(
+        status=status, http_status=STATUS_HTTP[status], order_ref=order_ref, idempotency_key=key, results=results
+    )
+
+
+def rebuild_reply(reply: PlaceOrderReply, results: list[BrokerResult]) -> PlaceOrderReply:
+    return unified_reply(reply.order_ref, reply.idempotency_key, results)
 
 
 def fingerprint(order: OrderSpec) -> str:
@@ -38,6 +60,16 @@ class Reserved:
 @dataclass(frozen=True)
 class Replayed:
     reply: PlaceOrderReply
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A broker whose outcome for an order is unknown; reconciliation keeps asking it."""
+
+    order_ref: str
+    idempotency_key: str
+    broker_id: str
+    order: OrderSpec
 
 
 @dataclass(frozen=True)
@@ -59,7 +91,15 @@ class IdempotencyStore(Protocol):
         """Raises IdempotencyKeyInFlight, IdempotencyKeyReused or StorageUnavailable."""
         ...
 
-    async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None: ...
+    async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None:
+        """Store the outcome; brokers answered OUTCOME_UNKNOWN are kept for reconciliation."""
+        ...
+
+    async def unresolved(self) -> list[Unresolved]: ...
+
+    async def resolve(self, order_ref: str, result: BrokerResult) -> PlaceOrderReply:
+        """Replace one broker's unknown outcome with what reconciliation learnt."""
+        ...
 
     async def release(self, key: str, order_ref: str) -> None: ...
 
@@ -142,17 +182,48 @@ class SqliteIdempotencyStore:
         return Reserved(order_ref)
 
     async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None:
+        unknown = [
+            ("INSERT OR IGNORE INTO unresolved (order_ref, broker_id, since) VALUES (?, ?, ?)",
+             (reply.order_ref, r.broker_id, now))
+            for r in reply.results
+            if r.error_code == "OUTCOME_UNKNOWN"
+        ]
         await self._db.write(
             [
                 (
                     "UPDATE orders SET state = 'completed', reply_json = ?, completed_at = ? WHERE order_ref = ?",
                     (reply.model_dump_json(), now, reply.order_ref),
-                )
+                ),
+                *unknown,
             ]
         )
         entry = self._index.get(key)
         if entry is not None and entry.order_ref == reply.order_ref:
             entry.completed = True
+
+    async def unresolved(self) -> list[Unresolved]:
+        rows = await self._db.fetchall(
+            "SELECT u.order_ref, o.idempotency_key, u.broker_id, o.order_json FROM unresolved u "
+            "JOIN orders o ON o.order_ref = u.order_ref ORDER BY u.since"
+        )
+        return [
+            Unresolved(row[0], row[1], row[2], OrderSpec.model_validate_json(row[3], strict=False)) for row in rows
+        ]
+
+    async def resolve(self, order_ref: str, result: BrokerResult) -> PlaceOrderReply:
+        row = await self._db.fetchone("SELECT reply_json FROM orders WHERE order_ref = ?", (order_ref,))
+        if row is None or row[0] is None:
+            raise InternalError(f"order {order_ref} has no stored reply to reconcile")
+        stored = PlaceOrderReply.model_validate_json(row[0], strict=False)
+        results = [result if r.broker_id == result.broker_id else r for r in stored.results]
+        reply = rebuild_reply(stored, results)
+        await self._db.write(
+            [
+                ("UPDATE orders SET reply_json = ? WHERE order_ref = ?", (reply.model_dump_json(), order_ref)),
+                ("DELETE FROM unresolved WHERE order_ref = ? AND broker_id = ?", (order_ref, result.broker_id)),
+            ]
+        )
+        return reply
 
     async def release(self, key: str, order_ref: str) -> None:
         """Forget a reservation that never reached a broker, so the key can be used again."""

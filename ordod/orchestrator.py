@@ -12,35 +12,18 @@ import secrets
 
 from ordo_shared.errors import KillSwitchActive, OrdoError, ShuttingDown, StorageUnavailable
 from ordo_shared.messages import PlaceOrderRequest
-from ordo_shared.models import BrokerResult, OverallStatus, PlaceOrderReply
+from ordo_shared.models import BrokerResult, PlaceOrderReply
 from ordod.audit import AuditLog
 from ordod.auth import Principal
 from ordod.brokers.base import BrokerOrder
 from ordod.clock import Clock
 from ordod.gateway import BrokerGateway
-from ordod.idempotency import IdempotencyStore, Replayed
+from ordod.idempotency import IdempotencyStore, Replayed, unified_reply
 from ordod.kill_switch import KillSwitch
 from ordod.session_manager import SessionManager
 from ordod.validator import PreTradeValidator
 
 log = logging.getLogger("ordod.orders")
-
-_STATUS_HTTP: dict[OverallStatus, int] = {"success": 200, "partial_success": 207, "failed": 502}
-
-
-def overall_status(results: list[BrokerResult]) -> OverallStatus:
-    placed = sum(1 for r in results if r.status == "success")
-    if placed == len(results) and placed > 0:
-        return "success"
-    return "partial_success" if placed else "failed"
-
-
-def unified_reply(order_ref: str, key: str, results: list[BrokerResult]) -> PlaceOrderReply:
-    status = overall_status(results)
-    return PlaceOrderReply(
-        status=status, http_status=_STATUS_HTTP[status], order_ref=order_ref, idempotency_key=key, results=results
-    )
-
 
 class Orchestrator:
     def __init__(

@@ -45,6 +45,12 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     fingerprint TEXT NOT NULL,
     expires_at  REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS unresolved (
+    order_ref TEXT NOT NULL,
+    broker_id TEXT NOT NULL,
+    since     REAL NOT NULL,
+    PRIMARY KEY (order_ref, broker_id)
+);
 CREATE TABLE IF NOT EXISTS kill_switch (
     id      INTEGER PRIMARY KEY CHECK (id = 1),
     active  INTEGER NOT NULL,
@@ -101,12 +107,12 @@ class Database:
         self.commits = 0
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path, busy_timeout_ms: int = 2000) -> Database:
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=FULL")
-            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             await conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"cannot open database {path}: {exc}") from None
