@@ -23,7 +23,6 @@ from ordo_shared.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, Int
 from ordo_shared.models import BrokerResult, OrderRecord, OrderSpec, OverallStatus, PlaceOrderReply
 from ordod.storage.database import Database
 
-
 STATUS_HTTP: dict[OverallStatus, int] = {"success": 200, "partial_success": 207, "failed": 502}
 
 
