@@ -101,9 +101,12 @@ class BrokerGateway:
                         last_error = exc
                         raise
         except _Halted as halt:
-            if attempts == 0 or last_error is None:
-                status = "skipped" if halt.code is BrokerErrorCode.CIRCUIT_OPEN else "error"
-                return self._result(status, started, attempts, error_code=halt.code, message=halt.message)
+            if halt.code is BrokerErrorCode.KILL_SWITCH_ACTIVE:
+                # Whatever the earlier attempts said, what stopped this order is the switch.
+                before = f" (last attempt: {last_error.code.value})" if last_error is not None else ""
+                return self._result("error", started, attempts, error_code=halt.code, message=halt.message + before)
+            if last_error is None:
+                return self._result("skipped", started, attempts, error_code=halt.code, message=halt.message)
             return self._error_result(last_error, started, attempts, suffix=f"; stopped retrying: {halt.message}")
         except BrokerError as exc:
             return self._error_result(exc, started, attempts)

@@ -62,6 +62,7 @@ class PaperBroker(BrokerAdapter):
 
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
         self.calls.place_started_at.append(self._clock.monotonic())
+        self.book.note_attempt(order.tag, self._clock.time())
         self._maybe_refuse_connection()
         await self._round_trip()
         if self.knobs.reject_code:

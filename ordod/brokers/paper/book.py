@@ -55,6 +55,10 @@ class PaperBook:
         self._journal({"op": "add", **asdict(order)})
         self._index(order)
 
+    def note_attempt(self, tag: str, wall_time: float) -> None:
+        """Journal when an order attempt started, so tests can prove when attempts stopped."""
+        self._journal({"op": "attempt", "tag": tag, "ts": wall_time})
+
     def update(self, order: PaperOrder, **changes: object) -> None:
         self._journal({"op": "update", "order_id": order.order_id, **changes})
         for key, value in changes.items():
@@ -83,8 +87,9 @@ class PaperBook:
                 entry = json.loads(line)
             except ValueError:
                 continue  # a line torn by a crash mid-write never acknowledged anything
-            if entry.pop("op", None) == "add":
+            op = entry.pop("op", None)
+            if op == "add":
                 self._index(PaperOrder(**entry))
-            elif (order := self._by_id.get(entry.pop("order_id", ""))) is not None:
+            elif op == "update" and (order := self._by_id.get(entry.pop("order_id", ""))) is not None:
                 for key, value in entry.items():
                     setattr(order, key, value)
