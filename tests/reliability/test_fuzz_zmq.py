@@ -27,7 +27,7 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
     max_leaves=20,
 )
-ORDER_FIELDS = list(ORDER) + ["trigger_price", "product", "validity", "brokers", "tag"]
+ORDER_FIELDS = [*ORDER, "trigger_price", "product", "validity", "brokers", "tag"]
 
 
 @st.composite
