@@ -62,7 +62,12 @@ class Orchestrator:
                   "order": order.model_dump(mode="json", exclude_none=True)},
         )
 
-        outcome = await self.idempotency.reserve(key, order, targets, order_ref, principal.name, self._clock.time())
+        try:
+            outcome = await self.idempotency.reserve(key, order, targets, order_ref, principal.name,
+                                                     self._clock.time())
+        except OrdoError as exc:
+            self._rejected(order_ref, key, exc)
+            raise
         if isinstance(outcome, Replayed):
             self.audit.record("order.replayed", order_ref=outcome.reply.order_ref,
                               data={"idempotency_key": key, "principal": principal.name})
@@ -75,8 +80,7 @@ class Orchestrator:
             self.validator.check_limits(order)
         except OrdoError as exc:
             await self.idempotency.release(key, order_ref)
-            self.audit.record("order.rejected", order_ref=order_ref,
-                              data={"idempotency_key": key, "code": exc.code.value, "message": exc.message})
+            self._rejected(order_ref, key, exc)
             raise
 
         broker_order = BrokerOrder(order_ref=order_ref, idempotency_key=key, spec=order)
@@ -100,6 +104,10 @@ class Orchestrator:
         log.info("order order_ref=%s status=%s brokers=%s", order_ref, reply.status,
                  ",".join(f"{r.broker_id}:{r.status}" for r in results))
         return reply
+
+    def _rejected(self, order_ref: str, key: str, exc: OrdoError) -> None:
+        self.audit.record("order.rejected", order_ref=order_ref,
+                          data={"idempotency_key": key, "code": exc.code.value, "message": exc.message})
 
     async def _route(self, broker_id: str, order: BrokerOrder, session_problem: str | None) -> BrokerResult:
         if session_problem is not None:
