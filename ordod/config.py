@@ -6,13 +6,13 @@ value stops the daemon at start with a message naming the key.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ordo_shared.client_config import default_state_dir
 from ordo_shared.models import BrokerId
 
 
@@ -22,14 +22,6 @@ class ConfigError(Exception):
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-def default_state_dir() -> Path:
-    """systemd's StateDirectory when run as a unit, else the user's XDG state folder."""
-    if state := os.environ.get("STATE_DIRECTORY"):
-        return Path(state.split(":")[0])
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "ordo"
 
 
 class DaemonConfig(Section):
