@@ -79,7 +79,7 @@ class HealthMonitor:
             enabled=self._enabled[broker_id],
             session=session.state,
             session_expires_at=session.expires_at,
-            breaker=gateway.breaker.state,
+            breaker="isolated" if self._kill_switch.isolated(broker_id) else gateway.breaker.state,
             last_latency_ms=None if stats.last_latency_ms is None else round(stats.last_latency_ms, 3),
             error_rate=round(stats.error_rate, 4),
             last_error=stats.last_error,

@@ -22,6 +22,7 @@ from typing import Protocol
 from ordo_shared.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InternalError
 from ordo_shared.models import BrokerResult, OrderRecord, OrderSpec, OverallStatus, PlaceOrderReply
 from ordod.storage.database import Database
+from ordod.tracking import track_statements
 
 STATUS_HTTP: dict[OverallStatus, int] = {"success": 200, "partial_success": 207, "failed": 502}
 
@@ -90,13 +91,14 @@ class IdempotencyStore(Protocol):
         """Raises IdempotencyKeyInFlight, IdempotencyKeyReused or StorageUnavailable."""
         ...
 
-    async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None:
-        """Store the outcome; brokers answered OUTCOME_UNKNOWN are kept for reconciliation."""
+    async def complete(self, key: str, order: OrderSpec, reply: PlaceOrderReply, now: float) -> None:
+        """Store the outcome, start tracking what the brokers accepted, and keep the brokers
+        that answered OUTCOME_UNKNOWN for reconciliation: all in one transaction."""
         ...
 
     async def unresolved(self) -> list[Unresolved]: ...
 
-    async def resolve(self, order_ref: str, result: BrokerResult) -> PlaceOrderReply:
+    async def resolve(self, order_ref: str, result: BrokerResult, now: float) -> PlaceOrderReply:
         """Replace one broker's unknown outcome with what reconciliation learnt."""
         ...
 
@@ -180,7 +182,7 @@ class SqliteIdempotencyStore:
             raise
         return Reserved(order_ref)
 
-    async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None:
+    async def complete(self, key: str, order: OrderSpec, reply: PlaceOrderReply, now: float) -> None:
         unknown = [
             ("INSERT OR IGNORE INTO unresolved (order_ref, broker_id, since) VALUES (?, ?, ?)",
              (reply.order_ref, r.broker_id, now))
@@ -193,6 +195,7 @@ class SqliteIdempotencyStore:
                     "UPDATE orders SET state = 'completed', reply_json = ?, completed_at = ? WHERE order_ref = ?",
                     (reply.model_dump_json(), now, reply.order_ref),
                 ),
+                *track_statements(reply.order_ref, order, reply.results, now),
                 *unknown,
             ]
         )
@@ -209,17 +212,19 @@ class SqliteIdempotencyStore:
             Unresolved(row[0], row[1], row[2], OrderSpec.model_validate_json(row[3], strict=False)) for row in rows
         ]
 
-    async def resolve(self, order_ref: str, result: BrokerResult) -> PlaceOrderReply:
-        row = await self._db.fetchone("SELECT reply_json FROM orders WHERE order_ref = ?", (order_ref,))
+    async def resolve(self, order_ref: str, result: BrokerResult, now: float) -> PlaceOrderReply:
+        row = await self._db.fetchone("SELECT reply_json, order_json FROM orders WHERE order_ref = ?", (order_ref,))
         if row is None or row[0] is None:
             raise InternalError(f"order {order_ref} has no stored reply to reconcile")
         stored = PlaceOrderReply.model_validate_json(row[0], strict=False)
+        order = OrderSpec.model_validate_json(row[1], strict=False)
         results = [result if r.broker_id == result.broker_id else r for r in stored.results]
         reply = rebuild_reply(stored, results)
         await self._db.write(
             [
                 ("UPDATE orders SET reply_json = ? WHERE order_ref = ?", (reply.model_dump_json(), order_ref)),
                 ("DELETE FROM unresolved WHERE order_ref = ? AND broker_id = ?", (order_ref, result.broker_id)),
+                *track_statements(order_ref, order, [result], now),
             ]
         )
         return reply

@@ -76,6 +76,8 @@ class Orchestrator:
         try:
             if self.kill_switch.active:
                 raise KillSwitchActive(f"kill switch is active: {self.kill_switch.state.reason or 'no reason given'}")
+            if all(self.kill_switch.blocks(b) for b in targets):
+                raise KillSwitchActive(f"every target broker is isolated by the kill switch: {', '.join(targets)}")
             session_problems = await self.sessions.ensure_valid(targets)
             self.validator.check_limits(order)
         except OrdoError as exc:
@@ -89,7 +91,7 @@ class Orchestrator:
         )
         reply = unified_reply(order_ref, key, list(results))
         try:
-            await self.idempotency.complete(key, reply, self._clock.time())
+            await self.idempotency.complete(key, order, reply, self._clock.time())
         except StorageUnavailable as exc:
             # The brokers have acted; the key stays locked in flight so no retry can place it
             # twice. Say exactly what happened, since this is the one ok:false after sending.
@@ -114,7 +116,7 @@ class Orchestrator:
             result = BrokerResult(broker_id=broker_id, status="error", error_code="SESSION_EXPIRED",
                                   message=session_problem)
         else:
-            result = await self.gateways[broker_id].place(order, halted=lambda: self.kill_switch.active)
+            result = await self.gateways[broker_id].place(order, halted=lambda: self.kill_switch.blocks(broker_id))
             if result.error_code == "SESSION_EXPIRED":
                 self.sessions.note(broker_id, "login_required")
         self.audit.record("broker.result", order_ref=order.order_ref, broker_id=broker_id,

@@ -54,7 +54,7 @@ class Reconciler:
                 learnt = await self.ask(record.order_ref, record.idempotency_key, record.order, broker_id)
                 results.append(learnt or unknown_result(broker_id))
             reply = unified_reply(record.order_ref, record.idempotency_key, results)
-            await self._idempotency.complete(record.idempotency_key, reply, self._clock.time())
+            await self._idempotency.complete(record.idempotency_key, record.order, reply, self._clock.time())
             self._audit.record("order.recovered", order_ref=record.order_ref,
                                data={"status": reply.status, "results": [r.model_dump(mode="json") for r in results]})
             log.warning("recovered order order_ref=%s status=%s", record.order_ref, reply.status)
@@ -67,7 +67,7 @@ class Reconciler:
             learnt = await self.ask(item.order_ref, item.idempotency_key, item.order, item.broker_id)
             if learnt is None:
                 continue
-            reply = await self._idempotency.resolve(item.order_ref, learnt)
+            reply = await self._idempotency.resolve(item.order_ref, learnt, self._clock.time())
             self._audit.record("order.reconciled", order_ref=item.order_ref, broker_id=item.broker_id,
                                data={"result": learnt.model_dump(mode="json", exclude={"broker_id"}),
                                      "status": reply.status})

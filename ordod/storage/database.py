@@ -45,14 +45,40 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     fingerprint TEXT NOT NULL,
     expires_at  REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS broker_orders (
+    order_ref     TEXT NOT NULL,
+    broker_id     TEXT NOT NULL,
+    order_id      TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    order_type    TEXT NOT NULL,
+    qty           INTEGER NOT NULL,
+    price         REAL,
+    trigger_price REAL,
+    filled_qty    INTEGER NOT NULL DEFAULT 0,
+    average_price REAL,
+    message       TEXT NOT NULL DEFAULT '',
+    placed_at     REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    PRIMARY KEY (order_ref, broker_id)
+);
+CREATE INDEX IF NOT EXISTS broker_orders_open ON broker_orders (state)
+    WHERE state IN ('open', 'partially_filled');
+CREATE TABLE IF NOT EXISTS order_actions (
+    key         TEXT PRIMARY KEY,
+    action      TEXT NOT NULL,
+    order_ref   TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    reply_json  TEXT NOT NULL,
+    expires_at  REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS unresolved (
     order_ref TEXT NOT NULL,
     broker_id TEXT NOT NULL,
     since     REAL NOT NULL,
     PRIMARY KEY (order_ref, broker_id)
 );
-CREATE TABLE IF NOT EXISTS kill_switch (
-    id      INTEGER PRIMARY KEY CHECK (id = 1),
+CREATE TABLE IF NOT EXISTS kill_switches (
+    scope   TEXT PRIMARY KEY,
     active  INTEGER NOT NULL,
     reason  TEXT NOT NULL,
     set_by  TEXT NOT NULL,

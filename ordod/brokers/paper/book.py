@@ -14,6 +14,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ordo_shared.models import BrokerOrderState
+
 
 @dataclass
 class PaperOrder:
@@ -22,7 +24,10 @@ class PaperOrder:
     order_ref: str
     qty: int
     price: float | None
-    state: str = "open"
+    state: BrokerOrderState = "open"
+    order_type: str = "LIMIT"
+    trigger_price: float | None = None
+    placed_at: float = 0.0
 
 
 class PaperBook:
