@@ -16,6 +16,10 @@ def action_fingerprint(fields: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
+def _reused() -> IdempotencyKeyReused:
+    return IdempotencyKeyReused("idempotency key was used for a different request", field="idempotency_key")
+
+
 class ActionStore:
     def __init__(self, db: Database, ttl_s: float) -> None:
         self._db = db
@@ -27,13 +31,14 @@ class ActionStore:
         running = self._in_flight.get(key)
         if running is not None:
             if running != fingerprint:
-                raise IdempotencyKeyReused("idempotency key was used for a different request", field="idempotency_key")
-            raise IdempotencyKeyInFlight("a request with this idempotency key is still running", field="idempotency_key")
+                raise _reused()
+            raise IdempotencyKeyInFlight("a request with this idempotency key is still running",
+                                         field="idempotency_key")
         row = await self._db.fetchone(
             "SELECT fingerprint, reply_json FROM order_actions WHERE key = ? AND expires_at > ?", (key, now))
         if row is not None:
             if row[0] != fingerprint:
-                raise IdempotencyKeyReused("idempotency key was used for a different request", field="idempotency_key")
+                raise _reused()
             stored = OrderActionReply.model_validate_json(row[1], strict=False)
             return stored.model_copy(update={"replayed": True})
         self._in_flight[key] = fingerprint

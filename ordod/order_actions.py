@@ -36,9 +36,9 @@ from ordod.validator import PreTradeValidator
 log = logging.getLogger("ordod.actions")
 
 
-def new_terms(view_type: str, view: TrackedOrder, req: ModifyOrderRequest) -> OrderChange:
+def new_terms(view: TrackedOrder, req: ModifyOrderRequest) -> OrderChange:
     """The order's terms after the modify: unset fields keep their value; prices follow the type."""
-    order_type = req.order_type or view_type
+    order_type = req.order_type or view.view.order_type
     price = req.price if req.price is not None else view.view.price
     trigger = req.trigger_price if req.trigger_price is not None else view.view.trigger_price
     if order_type not in PRICED_TYPES:
@@ -95,7 +95,7 @@ class OrderActions:
             held = await self._targets(req.order_ref, req.brokers)
             record = await self._orders.get(order_ref=req.order_ref)
             assert record is not None  # _targets found tracking rows for it
-            changes = {t.broker_id: new_terms(t.view.order_type, t, req) for t in held}
+            changes = {t.broker_id: new_terms(t, req) for t in held}
             for tracked in held:
                 change = changes[tracked.broker_id]
                 if change.qty > tracked.view.qty and self._kill_switch.blocks(tracked.broker_id):
