@@ -1,7 +1,8 @@
 """What each role may do: one table, used by every door through the service.
 
-viewer reads; trader also trades and may turn the kill switch ON (anyone at the desk may pull
-the alarm); only admin may turn it OFF. An op missing from the table needs admin, so a new op
+viewer reads; trader also trades (place, cancel, modify) and may turn the kill switch ON, for
+the whole desk or one broker, with or without flattening (anyone at the desk may pull the
+alarm); only admin may turn it OFF. An op missing from the table needs admin, so a new op
 is closed until someone decides who may use it.
 """
 
@@ -25,6 +26,7 @@ OP_ROLES: dict[str, Role] = {
     "kill_switch": "viewer",  # reading it; setting it is decided by required_role
     "place_order": "trader",
     "cancel_order": "trader",
+    "modify_order": "trader",
 }
 
 
@@ -41,7 +43,8 @@ def required_role(request: Request) -> Role:
 
 def describe(request: Request) -> str:
     if isinstance(request, KillSwitchRequest) and request.active is not None:
-        return f"turning the kill switch {'on' if request.active else 'off'}"
+        scope = "" if request.scope == "global" else f" for {request.scope}"
+        return f"turning the kill switch{scope} {'on' if request.active else 'off'}"
     return request.op
 
 

@@ -8,7 +8,8 @@ import logging
 import random
 from dataclasses import dataclass, field
 
-from ordo_shared.models import BreakerState, Event, KillSwitchState, SessionState
+from ordo_shared.models import BreakerState, Event, Isolation, SessionState
+from ordod.action_store import ActionStore
 from ordod.audit import AuditLog, SqliteAuditStore
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter
@@ -20,11 +21,12 @@ from ordod.gateway import BrokerGateway
 from ordod.health import HealthMonitor
 from ordod.http import HttpServer, RouteRegistrar, build_app
 from ordod.idempotency import SqliteIdempotencyStore
-from ordod.kill_switch import KillSwitch, SqliteKillSwitchStore
+from ordod.kill_switch import GLOBAL, KillSwitch, SqliteKillSwitchStore
 from ordod.orchestrator import Orchestrator
+from ordod.order_actions import OrderActions
 from ordod.publisher import EventPublisher
 from ordod.rate_limit import OrderRateLimiter
-from ordod.recovery import recover_in_flight
+from ordod.reconciler import Reconciler
 from ordod.retry import Backoff
 from ordod.service import OrdoService
 from ordod.session_manager import SessionManager
@@ -32,6 +34,7 @@ from ordod.sockets import SocketFactory, bound_endpoint, check_zmq_endpoint, par
 from ordod.state_lock import StateLock
 from ordod.storage.database import Database
 from ordod.tokens import load_authenticator, rate_limits
+from ordod.tracking import OrderTracker, TrackingStore
 from ordod.validator import PreTradeValidator
 from ordod.zmq_server import ZmqServer
 
@@ -79,7 +82,7 @@ class Daemon:
             if cfg.daemon.http_listen else None
         self.authenticator = load_authenticator(cfg)
 
-        self.db = await Database.open(cfg.daemon.state_dir / "ordo.db")
+        self.db = await Database.open(cfg.daemon.state_dir / "ordo.db", cfg.daemon.db_busy_timeout_ms)
         self._sockets = SocketFactory(allow_remote=cfg.daemon.allow_remote)
         if cfg.auth.curve is not None:
             self._sockets.enable_curve(cfg.auth.curve)
@@ -88,7 +91,7 @@ class Daemon:
         self.publisher = EventPublisher(pub_socket)
         self.audit = AuditLog(self.db, SqliteAuditStore(self.db), clock, self._publish)
         await self.audit.start()
-        self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.db), clock)
+        self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.db), clock, cfg.kill_switch.min_hold_s)
         await self.kill_switch.start()
         self.idempotency = SqliteIdempotencyStore(self.db, cfg.daemon.idempotency_ttl_h * 3600)
         await self.idempotency.start(clock.time())
@@ -121,9 +124,17 @@ class Daemon:
         )
         self.kill_switch.on_change(self._kill_switch_changed)
 
-        recovered = await recover_in_flight(self.idempotency, self.gateways, self.audit, clock)
+        self.reconciler = Reconciler(self.idempotency, self.gateways, self.audit, clock,
+                                     cfg.daemon.reconcile_interval_s)
+        recovered = await self.reconciler.recover_in_flight()
+        self.tracker = OrderTracker(TrackingStore(self.db), self.gateways, self.audit, clock, cfg.tracking)
+        self.actions = OrderActions(
+            ActionStore(self.db, cfg.daemon.idempotency_ttl_h * 3600), self.idempotency, self.tracker,
+            self.gateways, self.kill_switch, self.validator, self.audit, clock,
+        )
         self.service = OrdoService(
             self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit,
+            self.actions, self.tracker.store, list(cfg.brokers),
             OrderRateLimiter(rate_limits(cfg), cfg.auth.rate_limit, clock),
         )
         rep_socket = self._sockets.router(cfg.daemon.rep_endpoint)
@@ -141,6 +152,8 @@ class Daemon:
         self._tasks = [
             asyncio.create_task(self.zmq.run(), name="zmq-server"),
             asyncio.create_task(self.health.run(), name="health"),
+            asyncio.create_task(self.reconciler.run(), name="reconciler"),
+            asyncio.create_task(self.tracker.run(), name="tracker"),
         ]
         log.info("ordod started rep=%s pub=%s http=%s state_dir=%s brokers=%s kill_switch=%s",
                  self.rep_endpoint, self.pub_endpoint, self.http_port or "off", cfg.daemon.state_dir,
@@ -194,7 +207,8 @@ class Daemon:
         self.audit.record("session.changed", broker_id=broker_id, data={"old": old, "new": new})
         self.health.changed()
 
-    def _kill_switch_changed(self, old: KillSwitchState, new: KillSwitchState) -> None:
-        self.audit.record("kill_switch.changed",
-                          data={"old": old.active, **new.model_dump(mode="json"), "principal": new.set_by})
+    def _kill_switch_changed(self, scope: str, old: Isolation | None, new: Isolation | None, by: str) -> None:
+        self.audit.record("kill_switch.changed", broker_id=None if scope == GLOBAL else scope, data={
+            "scope": scope, "old": old is not None, "active": new is not None,
+            **(new or Isolation()).model_dump(mode="json"), "principal": by})
         self.health.changed()

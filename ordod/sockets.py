@@ -32,6 +32,8 @@ HARD_FRAME_LIMIT = 16 * MAX_MESSAGE_BYTES
 LINGER_MS = 500
 _LOCAL_TRANSPORTS = ("ipc://", "inproc://")
 
+AnySocket = zmq.Socket[Any] | zmq.asyncio.Socket
+
 
 class UnsafeEndpoint(ConfigError):
     """An endpoint the daemon refuses to bind without an explicit setting."""
@@ -91,7 +93,7 @@ def prepare_ipc_directory(endpoint: str) -> None:
                              f"(it has {stat.S_IMODE(info.st_mode):04o})")
 
 
-def bound_endpoint(sock: zmq.Socket[Any]) -> str:
+def bound_endpoint(sock: AnySocket) -> str:
     """The endpoint actually bound: "tcp://127.0.0.1:*" binds an ephemeral port."""
     return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
@@ -124,7 +126,7 @@ class SocketFactory:
     def __init__(self, context: zmq.asyncio.Context | None = None, *, allow_remote: bool = False) -> None:
         self.context = context or zmq.asyncio.Context()
         self.allow_remote = allow_remote
-        self._sockets: list[zmq.Socket[Any]] = []
+        self._sockets: list[AnySocket] = []
         self._curve: CurveServer | None = None
         self._authenticator: AsyncioAuthenticator | None = None
 
@@ -151,7 +153,7 @@ class SocketFactory:
         self._bind(sock, endpoint)
         return sock
 
-    def _bind(self, sock: zmq.Socket[Any], endpoint: str) -> None:
+    def _bind(self, sock: AnySocket, endpoint: str) -> None:
         self._sockets.append(sock)  # closed by close_all even if the bind below fails
         sock.setsockopt(zmq.LINGER, LINGER_MS)
         check_zmq_endpoint(endpoint, self.allow_remote)

@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     IDEMPOTENCY_KEY_IN_FLIGHT = "IDEMPOTENCY_KEY_IN_FLIGHT"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    KILL_SWITCH_HOLD = "KILL_SWITCH_HOLD"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
@@ -37,6 +38,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.KILL_SWITCH_HOLD: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
@@ -102,6 +104,12 @@ class Forbidden(OrdoError):
 
 class KillSwitchActive(OrdoError):
     code = ErrorCode.KILL_SWITCH_ACTIVE
+
+
+class KillSwitchHold(OrdoError):
+    """The switch was turned on too recently to be turned off: no accidental flip-back."""
+
+    code = ErrorCode.KILL_SWITCH_HOLD
 
 
 class NotFound(OrdoError):

@@ -18,15 +18,15 @@ from pydantic import BaseModel, ConfigDict, create_model
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from ordo_shared.errors import HTTP_STATUS, ErrorCode
-from ordo_shared.messages import CorrelationId, PlaceOrderRequest
-from ordo_shared.models import Event, WireModel
+from ordo_shared.messages import OPEN_OPS, CorrelationId, PlaceOrderRequest
+from ordo_shared.models import Event, PlaceOrderReply, WireModel
 from ordod import __version__
 from ordod.access import op_role
-from ordod.http.routes import IDEMPOTENT_REPLAYED, Endpoint
+from ordod.http.routes import IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED, Endpoint
 
 REF = "#/components/schemas/{model}"
-_STATUS_TEXT = {200: "OK", 207: "Partial success: some brokers placed the order, others did not",
-                502: "Failed at every broker (nothing placed)"}
+_STATUS_TEXT = {200: "OK", 207: "Partial success: some brokers did it, others did not (see results)",
+                502: "Failed at every broker (see results)"}
 
 
 class ErrorDetail(BaseModel):
@@ -86,14 +86,18 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     if "{order_ref}" in endpoint.path and endpoint.params_of is not None:
         params.append({"name": "order_ref", "in": "path", "required": True,
                        "schema": _field_schema(endpoint.params_of, "order_ref")})
-    for name in endpoint.query:
+    for name in (*endpoint.ints, *endpoint.lists):
         assert endpoint.params_of is not None
-        params.append({"name": name, "in": "query", "required": False,
-                       "schema": _field_schema(endpoint.params_of, name)})
-    if endpoint.op == "place_order":
-        params.append({"name": "Idempotency-Key", "in": "header", "required": True,
+        param = {"name": name, "in": "query", "required": False, "schema": _field_schema(endpoint.params_of, name)}
+        if name in endpoint.lists:
+            param.update(style="form", explode=False, description="comma-separated")
+        params.append(param)
+    if endpoint.key_header:
+        required = endpoint.op == "place_order"
+        params.append({"name": IDEMPOTENCY_KEY, "in": "header", "required": required,
                        "schema": _field_schema(PlaceOrderRequest, "idempotency_key"),
-                       "description": "Send the same key to retry safely: the order is placed once."})
+                       "description": "Send the same key to retry safely: it is done once." if required else
+                                      "Optional: with a key, a repeat returns the stored answer."})
     if endpoint.op == "audit_stream":
         params.append({"name": "Last-Event-ID", "in": "header", "required": False,
                        "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
@@ -116,10 +120,10 @@ def _success(endpoint: Endpoint, schemas: dict[type[BaseModel], str]) -> dict[st
     for status in endpoint.ok:
         responses[str(status)] = {"description": _STATUS_TEXT[status],
                                   "content": {"application/json": {"schema": ref}}}
-    if endpoint.op == "place_order":
+    if issubclass(endpoint.reply, PlaceOrderReply):
         responses["200"]["headers"] = {IDEMPOTENT_REPLAYED: {
-            "description": "Present when the reply comes from the idempotency store (the order was placed "
-                           "by an earlier request with this key)",
+            "description": "Present when the reply comes from the idempotency store (an earlier request "
+                           "with this key did it)",
             "schema": {"type": "string", "enum": ["true"]}}}
     return responses
 
@@ -137,7 +141,8 @@ def _operation(endpoint: Endpoint, schemas: dict[type[BaseModel], str]) -> dict[
         responses["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"},
                                                        "description": "Seconds until the token may order again"}}
     responses["default"] = _error_response([ErrorCode.INTERNAL, ErrorCode.STORAGE_UNAVAILABLE])
-    role = "open: no token" if endpoint.op is None else f"role: {op_role(endpoint.op)} or above"
+    is_open = endpoint.op is None or endpoint.op in OPEN_OPS
+    role = "open: no token" if is_open else f"role: {op_role(endpoint.op)} or above"  # type: ignore[arg-type]
     operation: dict[str, Any] = {
         "operationId": endpoint.handler.__name__,
         "summary": endpoint.summary,
@@ -145,7 +150,7 @@ def _operation(endpoint: Endpoint, schemas: dict[type[BaseModel], str]) -> dict[
         "parameters": _parameters(endpoint),
         "responses": responses,
     }
-    if endpoint.op is None:
+    if is_open:
         operation["security"] = []
     if endpoint.body is not None:
         operation["requestBody"] = {"required": True, "content": {

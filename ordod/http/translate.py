@@ -6,21 +6,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Union, get_args
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 from ordo_shared import MAX_MESSAGE_BYTES, PROTOCOL_VERSION
 from ordo_shared.codec import encode_ok, parse_json_object, request_from_object, validation_error
 from ordo_shared.errors import BadRequest, PayloadTooLarge, Unauthorized, UnsupportedMediaType, ValidationFailed
-from ordo_shared.messages import Request
+from ordo_shared.messages import OPEN_OPS, Request
 from ordo_shared.models import WireModel
 from ordod.http.errors import JSON, request_id
 from ordod.http.keys import SERVICE
 from ordod.service import OrdoService
 
 M = TypeVar("M", bound=BaseModel)
+ENVELOPE = frozenset({"v", "op", "id", "token"})
 _INTEGER = re.compile(r"^-?[0-9]{1,18}$")
 
 
@@ -39,31 +40,34 @@ def bearer_token(request: web.Request) -> str | None:
 class Admitted:
     service: OrdoService
     token: str | None
-    params: dict[str, int]
+    params: dict[str, Any]
 
 
-def admit(request: web.Request, op: str, query: tuple[str, ...] = ()) -> Admitted:
+def admit(request: web.Request, op: str, ints: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> Admitted:
     """Token first (401, 403 when the role may not use ``op`` at all), before anything of the
-    request is read; then the route's integer query parameters."""
+    request is read; then the route's query parameters."""
     service = request.app[SERVICE]
-    token = bearer_token(request)
+    token = None if op in OPEN_OPS else bearer_token(request)
     service.principal(token, op)
-    return Admitted(service, token, query_ints(request, query))
+    return Admitted(service, token, query_params(request, ints, lists))
 
 
-def query_ints(request: web.Request, allowed: tuple[str, ...] = ()) -> dict[str, int]:
-    """The integer query parameters of a route; any other parameter is an error, as an
-    unknown field is on the wire."""
-    values: dict[str, int] = {}
+def query_params(request: web.Request, ints: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The route's query parameters: integers, and comma-separated lists. Any other parameter
+    is an error, as an unknown field is on the wire."""
+    values: dict[str, Any] = {}
     for name in request.query:
-        if name not in allowed:
+        if name not in ints and name not in lists:
             raise BadRequest(f"unknown query parameter {name[:64]!r}", field=name[:64])
         given = request.query.getall(name)
         if len(given) > 1:
             raise BadRequest(f"query parameter {name!r} is given {len(given)} times", field=name)
-        if not _INTEGER.match(given[0]):
+        if name in lists:
+            values[name] = given[0].split(",")
+        elif _INTEGER.match(given[0]):
+            values[name] = int(given[0])
+        else:
             raise ValidationFailed(f"{name}: must be an integer", field=name)
-        values[name] = int(given[0])
     return values
 
 
@@ -78,6 +82,31 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if request.content_length is not None and request.content_length > MAX_MESSAGE_BYTES:
         raise PayloadTooLarge(f"body is {request.content_length} bytes; the limit is {MAX_MESSAGE_BYTES}")
     return parse_json_object(await request.read())
+
+
+def body_of(request_model: type[Request], name: str, exclude: tuple[str, ...] = (),
+            required: tuple[str, ...] = ()) -> type[WireModel]:
+    """An HTTP body model made of a request model's own fields (same types and constraints),
+    less the envelope and what the path or headers carry. The request model's cross-field
+    rules still run when the full request is built from the body."""
+    fields: dict[str, Any] = {}
+    for field_name, info in request_model.model_fields.items():
+        if field_name in ENVELOPE or field_name in exclude:
+            continue
+        if field_name in required:
+            fields[field_name] = (_not_none(info.annotation), Field(..., description=info.description))
+        else:
+            fields[field_name] = (info.annotation, info)
+    model: type[WireModel] = create_model(name, __base__=WireModel, __doc__=request_model.__doc__, **fields)
+    return model
+
+
+def _not_none(annotation: Any) -> Any:
+    """``X | None`` as ``X``: a field the body must give must not be null either."""
+    args = tuple(a for a in get_args(annotation) if a is not type(None))
+    if not args or len(args) == len(get_args(annotation)):
+        return annotation
+    return args[0] if len(args) == 1 else Union[args]  # noqa: UP007 - a runtime-built union
 
 
 def body_model(model: type[M], body: dict[str, Any]) -> M:

@@ -92,7 +92,7 @@ def test_ordod_exits_78_with_the_reason_on_an_unsafe_endpoint(tmp_path: Path) ->
     config = tmp_path / "ordod.toml"
     config.write_text(f'[daemon]\nstate_dir = "{tmp_path / "state"}"\nrep_endpoint = "tcp://0.0.0.0:7750"\n')
     command = [sys.executable, "-m", "ordod", "--config", str(config)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603 - ordod itself
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 78
     assert "refusing to bind 'tcp://0.0.0.0:7750'" in done.stderr and "Traceback" not in done.stderr
 

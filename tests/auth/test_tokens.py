@@ -30,7 +30,7 @@ async def test_a_missing_token_file_is_created_0600_with_a_random_token(tmp_path
 
 
 async def test_a_token_given_by_its_sha256_authenticates_as_its_name(tmp_path: Path) -> None:
-    token = "correct horse battery staple"  # noqa: S105 - a test token
+    token = "correct horse battery staple"
     digest = hashlib.sha256(token.encode()).hexdigest().upper()
     config = make_config(tmp_path / "state", auth={"tokens": {"ops": {"role": "viewer", "token_sha256": digest}}})
     async with running_daemon(config) as d:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # no stubs published
 from multidict import CIMultiDictProxy
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
@@ -118,8 +118,10 @@ class ApiClient:
             headers["Idempotency-Key"] = key
         return await self.request("POST", "/api/v1/orders", json=order, headers=headers, **kwargs)
 
-    async def kill_switch(self, active: bool, reason: str = "") -> Reply:
-        return await self.request("PUT", "/api/v1/kill-switch", json={"active": active, "reason": reason})
+    async def kill_switch(self, active: bool, reason: str = "", **fields: Any) -> Reply:
+        """Turning it off sends the confirmation the protocol asks for."""
+        body = {"active": active, "reason": reason, **({} if active else {"confirm": True}), **fields}
+        return await self.request("PUT", "/api/v1/kill-switch", json=body)
 
 
 async def fetch_spec(session: aiohttp.ClientSession, d: RunningDaemon) -> dict[str, Any]:

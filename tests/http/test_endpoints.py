@@ -86,7 +86,7 @@ async def test_unknown_paths_and_methods_get_json_404_and_405(state_dir: Path) -
     async with serving(make_config(state_dir, http=True)) as (_, api):
         nowhere = await api.get("/api/v2/orders")
         root = await api.get("/")
-        delete = await api.request("DELETE", "/api/v1/orders/ORD-1")
+        delete = await api.request("DELETE", "/api/v1/orders")
         patch = await api.request("PATCH", "/api/v1/kill-switch", json={"active": True})
         head = await api.request("HEAD", "/api/v1/health")
     assert (nowhere.status, nowhere.code) == (404, "NOT_FOUND")

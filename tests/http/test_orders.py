@@ -53,7 +53,7 @@ async def test_partial_success_is_207_and_failure_everywhere_is_502(tmp_path: Pa
 
 
 async def test_concurrent_duplicate_gets_409_and_a_reused_key_422(state_dir: Path) -> None:
-    config = make_config(state_dir, http=True, brokers={"fyers": {"latency_ms": 300}, "hdfc": {"latency_ms": 300}})
+    config = make_config(state_dir, http=True, brokers={"fyers": {"latency_ms": 500}, "hdfc": {"latency_ms": 500}})
     async with serving(config) as (d, api):
         first = asyncio.create_task(api.place("h-dup", ORDER))
         await asyncio.sleep(0.1)
@@ -74,7 +74,7 @@ async def test_missing_idempotency_key_is_400_and_nothing_is_placed(state_dir: P
     assert (empty.status, empty.code) == (400, "IDEMPOTENCY_KEY_MISSING")
     assert (too_long.status, too_long.code) == (422, "VALIDATION_ERROR")
     assert too_long.body["error"]["field"] == "idempotency_key"
-    assert d.paper("fyers").book == {} and d.paper("hdfc").book == {}
+    assert len(d.paper("fyers").book) == len(d.paper("hdfc").book) == 0
 
 
 async def test_bodies_that_are_not_a_valid_order_get_400_or_422(state_dir: Path) -> None:
@@ -93,7 +93,7 @@ async def test_bodies_that_are_not_a_valid_order_get_400_or_422(state_dir: Path)
     assert (not_object.status, not_object.code) == (400, "BAD_REQUEST")
     assert (not_json.status, not_json.code) == (400, "BAD_REQUEST")
     assert (nan.status, nan.code) == (400, "BAD_REQUEST")
-    assert d.paper("fyers").book == {}
+    assert len(d.paper("fyers").book) == 0
 
 
 async def test_wrong_content_types_get_415(state_dir: Path) -> None:
@@ -122,7 +122,7 @@ async def _chunks(total: int) -> AsyncIterator[bytes]:
 
 async def test_bodies_over_one_mebibyte_get_413_declared_or_chunked(state_dir: Path) -> None:
     headers = {"Idempotency-Key": "h-big", "Content-Type": "application/json"}
-    async with serving(make_config(state_dir, http=True)) as (d, api):
+    async with serving(make_config(state_dir, http=True)) as (_, api):
         declared = await api.request("POST", "/api/v1/orders", data=io.BytesIO(b'{"x":"' + b"y" * MiB + b'"}'),
                                      headers=headers)
         chunked = await api.request("POST", "/api/v1/orders", data=_chunks(2 * MiB), headers=headers)
@@ -157,7 +157,7 @@ async def test_tokens_are_required_and_checked_before_the_body_is_read(state_dir
         assert (reply.status, reply.code) == (401, "UNAUTHORIZED")
         assert reply.headers["WWW-Authenticate"].startswith("Bearer")
     assert "not-the-token" not in str(wrong.body)
-    assert d.paper("fyers").book == {}
+    assert len(d.paper("fyers").book) == 0
 
 
 async def test_get_one_order_and_recent_orders(state_dir: Path) -> None:
@@ -213,3 +213,35 @@ async def test_a_client_that_hangs_up_mid_order_finds_it_placed_once_when_it_ret
             await asyncio.sleep(0.05)
     assert (retry.status, retry.headers["Idempotent-Replayed"]) == (200, "true")
     assert len(d.paper("fyers").calls.place_started_at) == len(d.paper("hdfc").calls.place_started_at) == 1
+
+
+async def test_delete_cancels_at_every_broker_even_under_the_kill_switch(state_dir: Path) -> None:
+    async with serving(make_config(state_dir, http=True)) as (d, api):
+        placed = await api.place("h-cancel", ORDER)
+        path = f"/api/v1/orders/{placed.body['order_ref']}"
+        await api.kill_switch(True, "stop new risk")
+        cancelled = await api.request("DELETE", path, headers={"Idempotency-Key": "h-cancel-1"})
+        again = await api.request("DELETE", path, headers={"Idempotency-Key": "h-cancel-1"})
+        await api.kill_switch(False)
+    assert (cancelled.status, cancelled.body["action"], cancelled.body["status"]) == (200, "cancel", "success")
+    assert {r["broker_id"] for r in cancelled.body["results"]} == {"fyers", "hdfc"}
+    assert (again.status, again.headers["Idempotent-Replayed"], again.body["results"]) == (
+        200, "true", cancelled.body["results"])
+    assert {o.state for b in ("fyers", "hdfc") for o in d.paper(b).book.orders()} == {"cancelled"}
+
+
+async def test_patch_modifies_the_open_order_and_only_the_brokers_named(state_dir: Path) -> None:
+    async with serving(make_config(state_dir, http=True)) as (d, api):
+        placed = await api.place("h-modify", ORDER)
+        path = f"/api/v1/orders/{placed.body['order_ref']}"
+        both = await api.request("PATCH", path, json={"qty": 5, "price": 499.0})
+        one = await api.request("PATCH", path, json={"price": 498.5, "brokers": ["hdfc"]})
+        nothing = await api.request("PATCH", path, json={})
+        over_zmq = await d.client().call("modify_order", order_ref=placed.body["order_ref"], qty=6)
+    assert (both.status, both.body["action"], both.body["status"]) == (200, "modify", "success")
+    assert [r["broker_id"] for r in one.body["results"]] == ["hdfc"]
+    (fyers_order,), (hdfc_order,) = d.paper("fyers").book.orders(), d.paper("hdfc").book.orders()
+    assert (fyers_order.qty, fyers_order.price) == (6, 499.0)
+    assert (hdfc_order.qty, hdfc_order.price) == (6, 498.5)
+    assert (nothing.status, nothing.code) == (422, "VALIDATION_ERROR")
+    assert over_zmq["status"] == "success"
