@@ -15,35 +15,14 @@ from hypothesis import strategies as st
 
 from tests.harness import ORDER, RunningDaemon, make_config
 from tests.http.client import ApiClient, serving
+from tests.strategies import json_values, mutated_orders
 
-json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=15,
-)
 header_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60)
 content_types = st.one_of(
     st.just("application/json"), st.just("application/json; charset=utf-8"), st.just("text/plain"),
     st.just("application/json; charset=latin-1"), header_text,
 )
-ORDER_FIELDS = [*ORDER, "trigger_price", "product", "validity", "brokers", "tag", "extra"]
-
-
-@st.composite
-def mutated_orders(draw: st.DrawFn) -> Any:
-    if draw(st.integers(0, 9)) == 0:
-        return draw(json_values)  # not even an object, sometimes
-    order: dict[str, Any] = dict(ORDER)
-    for name in draw(st.lists(st.sampled_from(ORDER_FIELDS), max_size=3, unique=True)):
-        if draw(st.booleans()):
-            order[name] = draw(json_values)
-        else:
-            order.pop(name, None)
-    return order
+orders_or_not = st.one_of(mutated_orders(), json_values)  # sometimes not even an object
 
 
 paths = st.one_of(
@@ -62,7 +41,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[tuple[RunningDaemon, ApiClient]]
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(order=mutated_orders(), key=header_text, content_type=content_types, raw=st.booleans())
+@given(order=orders_or_not, key=header_text, content_type=content_types, raw=st.booleans())
 async def test_any_order_body_gets_a_documented_answer(desk: tuple[RunningDaemon, ApiClient], order: Any,
                                                        key: str, content_type: str, raw: bool) -> None:
     _, api = desk

@@ -13,34 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.harness import ORDER, RunningDaemon, make_config, running_daemon
+from tests.harness import RunningDaemon, make_config, running_daemon
+from tests.strategies import json_values, mutated_orders
 
 ERROR_CODES = {"BAD_REQUEST", "UNKNOWN_OP", "UNAUTHORIZED", "VALIDATION_ERROR", "PAYLOAD_TOO_LARGE",
                "IDEMPOTENCY_KEY_REUSED", "IDEMPOTENCY_KEY_IN_FLIGHT", "NOT_FOUND", "KILL_SWITCH_ACTIVE"}
-
-json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=40),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=20,
-)
-ORDER_FIELDS = [*ORDER, "trigger_price", "product", "validity", "brokers", "tag"]
-
-
-@st.composite
-def mutated_orders(draw: st.DrawFn) -> dict[str, Any]:
-    """A good order with some fields replaced by values of any type, or removed."""
-    order: dict[str, Any] = dict(ORDER)
-    for field in draw(st.lists(st.sampled_from(ORDER_FIELDS), max_size=3, unique=True)):
-        if draw(st.booleans()):
-            order[field] = draw(json_values)
-        else:
-            order.pop(field, None)
-    return order
-
 
 def encode(obj: Any) -> bytes:
     return json.dumps(obj, allow_nan=True).encode()
