@@ -1,6 +1,7 @@
 """The one seam where resilience wraps a broker adapter: kill-switch and breaker checks
-before every attempt, a per-call timeout, retries with backoff (tenacity), the lookup by tag
-after an ambiguous failure, and the statistics the health panel shows.
+before every attempt, a per-call timeout and an overall deadline per order, retries with
+backoff (tenacity), the lookup by tag after an ambiguous failure, and the statistics the
+health panel shows.
 
 ``place`` never raises: whatever happens becomes a ``BrokerResult``.
 """
@@ -14,13 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from ordo_shared.errors import BrokerErrorCode
 from ordo_shared.models import BrokerResult
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter, BrokerOrder, PlacedOrder
-from ordod.brokers.errors import BrokerError, BrokerTimeout, OutcomeUnknown
+from ordod.brokers.errors import BrokerError, BrokerTimeout, OrderRejected, OutcomeUnknown
 from ordod.clock import Clock
 from ordod.config import RetryConfig
 from ordod.retry import Backoff, NotFoundAfterLookup, counts_against_breaker, is_ambiguous, should_retry
@@ -38,6 +40,17 @@ class _Halted(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class _StopAtDeadline(stop_base):
+    """No new attempt once the order's deadline has passed or would pass while waiting for it."""
+
+    def __init__(self, clock: Clock, deadline: float) -> None:
+        self._clock = clock
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._clock.monotonic() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
 
 
 @dataclass
@@ -80,11 +93,12 @@ class BrokerGateway:
     async def place(self, order: BrokerOrder, halted: IsHalted) -> BrokerResult:
         """Place ``order`` at this broker; ``halted`` is the kill switch, checked before every attempt."""
         started = self._clock.monotonic()
+        deadline = started + self.retry.order_deadline_s
         attempts = 0
         last_error: BrokerError | None = None
 
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
+            stop=stop_after_attempt(self.retry.max_attempts) | _StopAtDeadline(self._clock, deadline),
             wait=self.backoff,
             retry=retry_if_exception(should_retry),
             sleep=self._sleep,
@@ -96,7 +110,7 @@ class BrokerGateway:
                     self._check_may_send(halted, attempts)
                     attempts += 1
                     try:
-                        placed = await self._attempt(order)
+                        placed = await self._attempt(order, deadline)
                     except BrokerError as exc:
                         last_error = exc
                         raise
@@ -124,16 +138,18 @@ class BrokerGateway:
         if not self.breaker.allows_orders():
             raise _Halted(BrokerErrorCode.CIRCUIT_OPEN, f"circuit breaker is {self.breaker.state}")
 
-    async def _attempt(self, order: BrokerOrder) -> PlacedOrder:
+    async def _attempt(self, order: BrokerOrder, deadline: float) -> PlacedOrder:
         t0 = self._clock.monotonic()
         self.stats.attempts += 1
+        # The order's deadline caps the last attempt; a tiny floor keeps wait_for meaningful.
+        timeout_s = max(min(self.retry.call_timeout_s, deadline - t0), 0.001)
         try:
             try:
-                placed = await asyncio.wait_for(self.adapter.place_order(order), self.retry.call_timeout_s)
+                placed = await asyncio.wait_for(self.adapter.place_order(order), timeout_s)
             except TimeoutError as exc:
                 if isinstance(exc, BrokerError):
                     raise
-                raise BrokerTimeout(f"no answer within {self.retry.call_timeout_s:g}s") from None
+                raise BrokerTimeout(f"no answer within {timeout_s:g}s") from None
         except BrokerError as exc:
             self._observe(t0, exc)
             if is_ambiguous(exc):
@@ -144,8 +160,15 @@ class BrokerGateway:
 
     async def _resolve_ambiguous(self, order: BrokerOrder, error: BrokerError) -> PlacedOrder:
         """The broker may hold the order: look it up by tag before anything else."""
+        if self.retry.lookup_delay_ms > 0:
+            # A broker still booking the order would answer "not found" to an immediate lookup.
+            await self._sleep(self.retry.lookup_delay_ms / 1000)
         try:
             order_id = await asyncio.wait_for(self.adapter.find_order_by_tag(order), self.retry.call_timeout_s)
+        except OrderRejected as rejected:
+            # The broker has the order and rejected it: that is the outcome, not an unknown.
+            rejected.message = f"{error.message}; found by tag, rejected: {rejected.message}"
+            raise rejected from None
         except (BrokerError, TimeoutError) as exc:
             raise OutcomeUnknown(
                 f"{error.message}; the order may be at the broker and the lookup failed ({type(exc).__name__})",

@@ -13,7 +13,7 @@ import logging
 from ordo_shared.models import BrokerResult
 from ordod.audit import AuditLog
 from ordod.brokers.base import BrokerOrder
-from ordod.brokers.errors import BrokerError
+from ordod.brokers.errors import BrokerError, OrderRejected
 from ordod.clock import Clock
 from ordod.gateway import BrokerGateway
 from ordod.idempotency import IdempotencyStore, InFlightRecord
@@ -47,6 +47,10 @@ async def _reconcile(record: InFlightRecord, broker_id: str, gateway: BrokerGate
     order = BrokerOrder(record.order_ref, record.idempotency_key, record.order)
     try:
         order_id = await gateway.adapter.find_order_by_tag(order)
+    except OrderRejected as exc:
+        return BrokerResult(broker_id=broker_id, status="error", error_code=exc.code.value,
+                            message=f"found at the broker after a restart, rejected: {exc.message}",
+                            broker_code=exc.broker_code, broker_message=exc.broker_message)
     except BrokerError:
         return unknown
     if order_id is not None:

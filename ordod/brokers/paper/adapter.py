@@ -13,7 +13,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ordod.brokers.base import BrokerAdapter, BrokerOrder, BrokerOrderStatus, PlacedOrder, SessionInfo
+from ordod.brokers.base import BrokerAdapter, BrokerOrder, BrokerOrderStatus, OrderChange, PlacedOrder, SessionInfo
 from ordod.brokers.errors import ERROR_BY_CODE, BrokerError, BrokerTimeout, BrokerUnavailable
 from ordod.clock import Clock
 
@@ -36,6 +36,7 @@ class PaperOrder:
     tag: str
     order_ref: str
     state: str = "open"
+    changes: list[OrderChange] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +84,17 @@ class PaperBroker(BrokerAdapter):
         for paper in self.book.values():
             if paper.order_id == order_id:
                 paper.state = "cancelled"
+                return
+        raise ERROR_BY_CODE["ORDER_REJECTED"](f"no order {order_id}", broker_message="order not found")
+
+    async def modify_order(self, order_id: str, change: OrderChange) -> None:
+        await self._round_trip()
+        for paper in self.book.values():
+            if paper.order_id == order_id:
+                if paper.state != "open":
+                    raise ERROR_BY_CODE["ORDER_REJECTED"](f"order {order_id} is {paper.state}",
+                                                          broker_message=f"order is {paper.state}")
+                paper.changes.append(change)
                 return
         raise ERROR_BY_CODE["ORDER_REJECTED"](f"no order {order_id}", broker_message="order not found")
 

@@ -1,0 +1,198 @@
+"""The Fyers adapter: places, modifies and cancels through ``/orders/sync``, finds orders by
+their ``orderTag`` in the order book, and runs the daily auth-code login."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+from ordo_shared.errors import LoginFailed
+from ordod.brokers.base import (
+    BrokerAdapter,
+    BrokerOrder,
+    BrokerOrderStatus,
+    LoginAnswer,
+    LoginChallenge,
+    LoginInput,
+    OrderChange,
+    PlacedOrder,
+    SessionInfo,
+)
+from ordod.brokers.common.funds import FundsCheck
+from ordod.brokers.common.ratelimit import RateLimiter, Sleep
+from ordod.brokers.common.session import SessionHolder
+from ordod.brokers.common.token_store import TokenStore
+from ordod.brokers.errors import BrokerError, BrokerUnavailable, OrderRejected, SessionExpired
+from ordod.brokers.fyers import mapping
+from ordod.brokers.fyers.config import FyersConfig
+from ordod.brokers.fyers.errors import rejection_for
+from ordod.brokers.fyers.http import FyersHttp
+from ordod.brokers.fyers.schemas import CancelOrderBody, OrderReply, ValidateAuthCodeBody
+from ordod.clock import Clock
+
+log = logging.getLogger("ordod.brokers.fyers")
+
+
+@dataclass(frozen=True)
+class _PendingLogin:
+    state: str
+    deadline: float
+
+
+class FyersAdapter(BrokerAdapter):
+    kind = "fyers"
+
+    def __init__(
+        self,
+        broker_id: str,
+        config: FyersConfig,
+        app_secret: SecretStr,
+        store: TokenStore,
+        clock: Clock,
+        call_timeout_s: float,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        super().__init__(broker_id)
+        self.config = config
+        self._app_secret = app_secret
+        self._clock = clock
+        self.sessions = SessionHolder(broker_id, store, clock, config.expiry_margin_s)
+        self.limiter = RateLimiter(config.rate_limit, clock, sleep)
+        self._http = FyersHttp(broker_id, config, self.sessions, self.limiter, call_timeout_s)
+        self._funds = (FundsCheck(broker_id, self._available_funds, clock, config.funds_cache_s)
+                       if config.funds_check else None)
+        self._pending: _PendingLogin | None = None
+
+    async def start(self) -> None:
+        await self._http.start()
+        await self.sessions.load()
+
+    async def close(self) -> None:
+        await self._http.close()
+
+    # Orders
+
+    async def place_order(self, order: BrokerOrder) -> PlacedOrder:
+        mapping.check_symbol(order.spec.symbol)
+        self.sessions.token()  # no session: SESSION_EXPIRED before anything is sent
+        if self._funds is not None:
+            await self._funds.check(order.spec)
+        reply = await self._http.place_order(mapping.place_body(order, self.config.offline_order))
+        return PlacedOrder(_order_id(reply, "place"), broker_code=_code(reply), broker_message=reply.message)
+
+    async def cancel_order(self, order_id: str) -> None:
+        reply = await self._http.cancel_order(CancelOrderBody(id=order_id))
+        _order_id(reply, "cancel")
+
+    async def modify_order(self, order_id: str, change: OrderChange) -> None:
+        reply = await self._http.modify_order(mapping.modify_body(order_id, change))
+        _order_id(reply, "modify")
+
+    async def order_status(self, order_id: str) -> BrokerOrderStatus:
+        book = await self._http.orders({"id": order_id})
+        for row in book.orderBook:
+            if row.id == order_id:
+                return mapping.status_of(row)
+        raise OrderRejected(f"Fyers has no order {order_id}", broker_message="order not found")
+
+    async def find_order_by_tag(self, order: BrokerOrder) -> str | None:
+        book = await self._http.orders({"order_tag": mapping.order_tag_query(order.tag)})
+        rows = mapping.rows_with_tag(book.orderBook, order.tag)
+        if len(rows) > 1:
+            log.error("broker=%s has %d orders tagged %s (order_ref=%s)", self.broker_id, len(rows), order.tag,
+                      order.order_ref)
+        live = [row for row in rows if row.status != mapping.REJECTED]
+        if live:
+            return live[0].id
+        if rows:
+            raise rejection_for(None, rows[0].message or "rejected")
+        return None
+
+    # Session
+
+    def session(self) -> SessionInfo:
+        return self.sessions.info()
+
+    async def refresh_session(self) -> SessionInfo:
+        # Fyers discontinued refresh tokens (April 2026): only a new login renews a session.
+        return await self.verify_session()
+
+    async def verify_session(self) -> SessionInfo:
+        if self.sessions.info().state in ("login_required", "expired"):
+            return self.sessions.info()
+        try:
+            await self._http.profile()
+        except SessionExpired:
+            pass  # the holder is marked dead already
+        except BrokerError as exc:
+            log.info("session check inconclusive broker=%s code=%s", self.broker_id, exc.code.value)
+        return self.sessions.info()
+
+    async def health_probe(self) -> None:
+        await self._http.profile()
+
+    async def login_start(self, given: LoginInput) -> LoginChallenge:
+        state = secrets.token_urlsafe(24)
+        self._pending = _PendingLogin(state, self._clock.monotonic() + self.config.login_timeout_s)
+        return LoginChallenge(
+            step="open_url",
+            prompt="Open the login URL in a browser and log in to Fyers. When the redirect URI is this "
+                   "daemon's, the login completes by itself; otherwise call login_complete with the auth_code "
+                   "from the address the browser lands on.",
+            login_url=self._http.login_url(state),
+            expires_in_s=self.config.login_timeout_s,
+        )
+
+    async def login_complete(self, answer: LoginAnswer) -> SessionInfo:
+        if not answer.auth_code:
+            raise LoginFailed("Fyers login needs the auth_code from the redirect")
+        self._check_state(answer.state)
+        body = ValidateAuthCodeBody(grant_type="authorization_code", appIdHash=self._app_id_hash(),
+                                    code=answer.auth_code)
+        reply = await self._http.validate_authcode(body)
+        if not reply.access_token:
+            raise LoginFailed("Fyers accepted the auth code but sent no access token")
+        self._pending = None
+        await self.sessions.adopt(reply.access_token)
+        info = await self.verify_session()
+        if info.state == "login_required":
+            raise LoginFailed("Fyers issued a token but refuses it on /profile")
+        return info
+
+    def _check_state(self, state: str | None) -> None:
+        """The state a redirect carries must be the one this daemon handed out (no CSRF
+        login into someone else's account). A caller typing the code in may omit it."""
+        pending = self._pending
+        if state is None:
+            return
+        if pending is None or self._clock.monotonic() > pending.deadline:
+            raise LoginFailed("no Fyers login is in progress (or it timed out); call login_start again")
+        if not secrets.compare_digest(state, pending.state):
+            raise LoginFailed("the login's state does not match the one this daemon started")
+
+    def _app_id_hash(self) -> str:
+        material = f"{self.config.app_id}:{self._app_secret.get_secret_value()}"
+        return hashlib.sha256(material.encode()).hexdigest()
+
+    async def _available_funds(self) -> float:
+        available = mapping.available_funds(await self._http.funds())
+        if available is None:
+            raise BrokerUnavailable("Fyers' funds reply has no available balance row", sent=False)
+        return available
+
+
+def _order_id(reply: OrderReply, what: str) -> str:
+    if not reply.id:
+        # s == "ok" yet no id: we cannot tell which order it is about.
+        raise BrokerUnavailable(f"Fyers accepted the {what} but returned no order id", sent=True,
+                                broker_code=_code(reply), broker_message=reply.message)
+    return reply.id
+
+
+def _code(reply: OrderReply) -> str | None:
+    return None if reply.code is None else str(reply.code)

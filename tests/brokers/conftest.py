@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ordod.brokers.fyers.adapter import FyersAdapter
+from tests.brokers.helpers import fyers_adapter
+from tests.fakes.fyers import FakeFyers
+
+
+@pytest.fixture
+async def fake_fyers() -> AsyncIterator[FakeFyers]:
+    fake = FakeFyers()
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def fyers(fake_fyers: FakeFyers, tmp_path: Path) -> AsyncIterator[FyersAdapter]:
+    """A Fyers adapter on the fake, logged in."""
+    adapter = fyers_adapter(fake_fyers, tmp_path)
+    await adapter.start()
+    await adapter.sessions.adopt(fake_fyers.issue_token())
+    yield adapter
+    await adapter.close()

@@ -1,0 +1,75 @@
+"""Builds real adapters pointed at the fake brokers."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from ordod.breaker import CircuitBreaker
+from ordod.brokers.base import BrokerAdapter, BrokerOrder
+from ordod.brokers.common.token_store import token_store_for
+from ordod.brokers.fyers.adapter import FyersAdapter
+from ordod.brokers.fyers.config import FyersConfig
+from ordod.clock import Clock, ManualClock, SystemClock
+from ordod.config_base import BreakerConfig, RetryConfig
+from ordod.gateway import BrokerGateway
+from ordod.retry import Backoff
+from ordo_shared.models import OrderSpec
+from tests.fakes import fyers as fake_fyers
+
+
+def order(key: str = "k-1", **spec: Any) -> BrokerOrder:
+    fields: dict[str, Any] = {"symbol": "NSE:SBIN-EQ", "side": "BUY", "qty": 1, "order_type": "LIMIT", "price": 500.5}
+    fields.update(spec)
+    return BrokerOrder(order_ref=f"ORD-{key}", idempotency_key=key, spec=OrderSpec(**fields))
+
+
+def fyers_config(base_url: str = "http://127.0.0.1:9/api/v3", **overrides: Any) -> FyersConfig:
+    data: dict[str, Any] = {
+        "adapter": "fyers", "base_url": base_url, "app_id": fake_fyers.APP_ID,
+        "app_secret": {"env": "FYERS_APP_SECRET"}, "redirect_uri": "http://127.0.0.1:1/fyers/callback",
+    }
+    data.update(overrides)
+    return FyersConfig.model_validate(data)
+
+
+def fyers_adapter(fake: fake_fyers.FakeFyers, state_dir: Path, clock: Clock | None = None,
+                  call_timeout_s: float = 2.0, **overrides: Any) -> FyersAdapter:
+    config = fyers_config(**{"base_url": fake.base_url, "redirect_uri": fake.redirect_uri, **overrides})
+    store = token_store_for("fyers", None, state_dir)
+    return FyersAdapter("fyers", config, SecretStr(fake_fyers.APP_SECRET), store, clock or SystemClock(),
+                        call_timeout_s)
+
+
+def wall_clock() -> ManualClock:
+    """A hand-moved clock starting now, so tokens the fakes issue (real exp) are valid on it."""
+    return ManualClock(start=time.time())
+
+
+class RecordingSleep:
+    """A sleep in virtual time: records each wait, moves the hand clock (if any) and returns at once."""
+
+    def __init__(self, clock: ManualClock | None = None) -> None:
+        self.waits: list[float] = []
+        self._clock = clock
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        if self._clock is not None:
+            self._clock.advance(seconds)
+
+
+def gateway(adapter: BrokerAdapter, sleep: RecordingSleep | None = None, clock: Clock | None = None,
+            **retry: Any) -> BrokerGateway:
+    settings: dict[str, Any] = {"max_attempts": 3, "initial_backoff_ms": 1, "max_backoff_ms": 5,
+                                "call_timeout_s": 0.5, "lookup_delay_ms": 0}
+    settings.update(retry)
+    clock = clock or SystemClock()
+    return BrokerGateway(
+        adapter, CircuitBreaker(adapter.broker_id, BreakerConfig(failure_threshold=100), clock),
+        RetryConfig(**settings), Backoff(0.001, 0.005, random.Random(7)), clock, sleep or RecordingSleep(),
+    )
