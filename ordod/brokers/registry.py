@@ -10,6 +10,7 @@ from ordod.brokers.common.credentials import read_secret
 from ordod.brokers.common.token_store import token_store_for
 from ordod.brokers.fyers.adapter import FyersAdapter
 from ordod.brokers.fyers.config import FyersConfig
+from ordod.brokers.hdfc.adapter import HdfcAdapter
 from ordod.brokers.hdfc.config import HdfcConfig
 from ordod.brokers.paper.adapter import PaperBroker, PaperKnobs
 from ordod.brokers.paper.config import PaperConfig
@@ -32,5 +33,12 @@ def build_adapter(
         app_secret = read_secret(broker.app_secret, f"brokers.{broker_id}.app_secret", environ)
         return FyersAdapter(broker_id, broker, app_secret, store, clock, call_timeout_s)
     if isinstance(broker, HdfcConfig):
-        raise ValueError(f"brokers.{broker_id}: the hdfc adapter is not built yet")
+        return HdfcAdapter(
+            broker_id, broker,
+            api_key=read_secret(broker.api_key, f"brokers.{broker_id}.api_key", environ),
+            api_secret=read_secret(broker.api_secret, f"brokers.{broker_id}.api_secret", environ),
+            password=(read_secret(broker.password, f"brokers.{broker_id}.password", environ)
+                      if broker.password else None),
+            store=store, state_dir=state_dir, clock=clock, call_timeout_s=call_timeout_s,
+        )
     raise ValueError(f"brokers.{broker_id}.adapter: unknown adapter {broker.adapter!r}")

@@ -19,7 +19,10 @@ from ordod.config_base import BreakerConfig, RetryConfig
 from ordod.gateway import BrokerGateway
 from ordod.retry import Backoff
 from ordo_shared.models import OrderSpec
+from ordod.brokers.hdfc.adapter import HdfcAdapter
+from ordod.brokers.hdfc.config import HdfcConfig
 from tests.fakes import fyers as fake_fyers
+from tests.fakes import hdfc as fake_hdfc
 
 
 def order(key: str = "k-1", **spec: Any) -> BrokerOrder:
@@ -43,6 +46,28 @@ def fyers_adapter(fake: fake_fyers.FakeFyers, state_dir: Path, clock: Clock | No
     store = token_store_for("fyers", None, state_dir)
     return FyersAdapter("fyers", config, SecretStr(fake_fyers.APP_SECRET), store, clock or SystemClock(),
                         call_timeout_s)
+
+
+def hdfc_config(base_url: str = "http://127.0.0.1:9", **overrides: Any) -> HdfcConfig:
+    data: dict[str, Any] = {
+        "adapter": "hdfc", "base_url": base_url, "api_key": {"env": "HDFC_API_KEY"},
+        "api_secret": {"env": "HDFC_API_SECRET"}, "username": fake_hdfc.USERNAME,
+        "user_agent": "Mozilla/5.0 (OrdoTests)",
+    }
+    data.update(overrides)
+    return HdfcConfig.model_validate(data)
+
+
+def hdfc_adapter(fake: fake_hdfc.FakeHdfc, state_dir: Path, clock: Clock | None = None,
+                 call_timeout_s: float = 2.0, password: str | None = fake_hdfc.PASSWORD,
+                 **overrides: Any) -> HdfcAdapter:
+    config = hdfc_config(**{"base_url": fake.url, **overrides})
+    return HdfcAdapter(
+        "hdfc", config, api_key=SecretStr(fake_hdfc.API_KEY), api_secret=SecretStr(fake_hdfc.API_SECRET),
+        password=SecretStr(password) if password is not None else None,
+        store=token_store_for("hdfc", None, state_dir), state_dir=state_dir, clock=clock or SystemClock(),
+        call_timeout_s=call_timeout_s,
+    )
 
 
 def wall_clock() -> ManualClock:
