@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from ordo_shared.models import BreakerState, KillSwitchState, SessionState
 from ordod.audit import AuditLog, SqliteAuditStore
@@ -93,7 +94,7 @@ class Daemon:
             )
             for broker_id, adapter in self.adapters.items()
         }
-        self.sessions = SessionManager(self.adapters, self._session_changed)
+        self.sessions = SessionManager(self.adapters, self._session_changed, self._session_event)
         enabled = [b for b, c in cfg.brokers.items() if c.enabled]
         self.validator = PreTradeValidator(cfg.limits, enabled, list(cfg.brokers))
         self.orchestrator = Orchestrator(
@@ -107,7 +108,8 @@ class Daemon:
 
         recovered = await recover_in_flight(self.idempotency, self.gateways, self.audit, clock)
         self.service = OrdoService(
-            self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit
+            self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit,
+            self.sessions,
         )
         rep_socket = self._sockets.router(cfg.daemon.rep_endpoint)
         self.rep_endpoint = bound_endpoint(rep_socket)
@@ -119,6 +121,7 @@ class Daemon:
         self._tasks = [
             asyncio.create_task(self.zmq.run(), name="zmq-server"),
             asyncio.create_task(self.health.run(), name="health"),
+            asyncio.create_task(self.sessions.run(cfg.daemon.session_check_interval_s), name="sessions"),
         ]
         log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
                  self.rep_endpoint, self.pub_endpoint, cfg.daemon.state_dir,
@@ -162,6 +165,9 @@ class Daemon:
     def _session_changed(self, broker_id: str, old: SessionState, new: SessionState) -> None:
         self.audit.record("session.changed", broker_id=broker_id, data={"old": old, "new": new})
         self.health.changed()
+
+    def _session_event(self, broker_id: str, event: str, data: dict[str, Any]) -> None:
+        self.audit.record(f"session.{event}", broker_id=broker_id, data=data)
 
     def _kill_switch_changed(self, old: KillSwitchState, new: KillSwitchState) -> None:
         self.audit.record("kill_switch.changed", data={"old": old.active, **new.model_dump(mode="json")})

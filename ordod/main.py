@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         return 78  # EX_CONFIG: systemd will not restart-loop on a bad config
     try:
         uvloop.run(serve(Daemon(config)))
+    except ConfigError as exc:  # e.g. a broker secret the config points at cannot be read
+        print(f"ordod: {exc}", file=sys.stderr)
+        return 78
     except StateDirLocked as exc:
         print(f"ordod: {exc}", file=sys.stderr)
         return 75  # EX_TEMPFAIL

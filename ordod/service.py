@@ -19,6 +19,10 @@ from ordo_shared.messages import (
     KillSwitchRequest,
     ListOrdersReply,
     ListOrdersRequest,
+    LoginCompleteReply,
+    LoginCompleteRequest,
+    LoginStartReply,
+    LoginStartRequest,
     PingReply,
     PlaceOrderRequest,
     Request,
@@ -27,10 +31,12 @@ from ordo_shared.models import WireModel
 from ordod import __version__
 from ordod.audit import AuditLog
 from ordod.auth import ANONYMOUS, Principal, TokenAuthenticator
+from ordod.brokers.base import LoginAnswer, LoginInput
 from ordod.health import HealthMonitor
 from ordod.idempotency import IdempotencyStore
 from ordod.kill_switch import KillSwitch
 from ordod.orchestrator import Orchestrator
+from ordod.session_manager import SessionManager
 
 Handler = Callable[[Any, Principal], Awaitable[WireModel]]
 
@@ -44,6 +50,7 @@ class OrdoService:
         idempotency: IdempotencyStore,
         health: HealthMonitor,
         audit: AuditLog,
+        sessions: SessionManager,
     ) -> None:
         self._auth = authenticator
         self._orchestrator = orchestrator
@@ -51,6 +58,7 @@ class OrdoService:
         self._idempotency = idempotency
         self._health = health
         self._audit = audit
+        self._sessions = sessions
         self._handlers: dict[str, Handler] = {
             "ping": self._ping,
             "place_order": self._place_order,
@@ -59,6 +67,8 @@ class OrdoService:
             "health": self._health_op,
             "kill_switch": self._kill_switch_op,
             "audit_replay": self._audit_replay,
+            "login_start": self._login_start,
+            "login_complete": self._login_complete,
         }
 
     @property
@@ -98,3 +108,19 @@ class OrdoService:
     async def _audit_replay(self, request: AuditReplayRequest, principal: Principal) -> AuditReplayReply:
         events = await self._audit.replay(request.since, request.limit)
         return AuditReplayReply(events=events, last_seq=self._audit.last_seq)
+
+    async def _login_start(self, request: LoginStartRequest, principal: Principal) -> LoginStartReply:
+        given = LoginInput(username=request.username, password=request.password)
+        challenge = await self._sessions.login_start(request.broker_id, given, principal.name)
+        return LoginStartReply(broker_id=request.broker_id, step=challenge.step, prompt=challenge.prompt,
+                               login_url=challenge.login_url, expires_in_s=challenge.expires_in_s)
+
+    async def _login_complete(self, request: LoginCompleteRequest, principal: Principal) -> LoginCompleteReply:
+        answer = LoginAnswer(
+            auth_code=request.auth_code.get_secret_value() if request.auth_code else None,
+            otp=request.otp.get_secret_value() if request.otp else None,
+            state=request.state,
+        )
+        info = await self._sessions.login_complete(request.broker_id, answer, principal.name)
+        return LoginCompleteReply(broker_id=request.broker_id, session=info.state,
+                                  session_expires_at=info.expires_at)

@@ -120,7 +120,7 @@ class FyersAdapter(BrokerAdapter):
 
     async def refresh_session(self) -> SessionInfo:
         # Fyers discontinued refresh tokens (April 2026): only a new login renews a session.
-        return await self.verify_session()
+        return self.sessions.info()
 
     async def verify_session(self) -> SessionInfo:
         if self.sessions.info().state in ("login_required", "expired"):
@@ -154,7 +154,10 @@ class FyersAdapter(BrokerAdapter):
         self._check_state(answer.state)
         body = ValidateAuthCodeBody(grant_type="authorization_code", appIdHash=self._app_id_hash(),
                                     code=answer.auth_code)
-        reply = await self._http.validate_authcode(body)
+        try:
+            reply = await self._http.validate_authcode(body)
+        except (OrderRejected, SessionExpired) as exc:  # an answer, not a transport fault
+            raise LoginFailed(f"Fyers refused the auth code ({exc.broker_code}): {exc.broker_message}") from None
         if not reply.access_token:
             raise LoginFailed("Fyers accepted the auth code but sent no access token")
         self._pending = None

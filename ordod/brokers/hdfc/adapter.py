@@ -104,7 +104,7 @@ class HdfcAdapter(BrokerAdapter):
         if self._funds is not None:
             await self._funds.check(order.spec)
         placed = await self._http.place_order(mapping.place_body(order, instrument, self.config.amo))
-        return PlacedOrder(placed.order_id, broker_code="success", broker_message="order placed")
+        return PlacedOrder(placed.order_id, broker_code="success")  # InvestRight answers a status, no code
 
     async def cancel_order(self, order_id: str) -> None:
         await self._http.cancel_order(order_id)
@@ -142,7 +142,7 @@ class HdfcAdapter(BrokerAdapter):
 
     async def refresh_session(self) -> SessionInfo:
         # InvestRight documents no refresh: only a new login (with OTP) renews a session.
-        return await self.verify_session()
+        return self.sessions.info()
 
     async def verify_session(self) -> SessionInfo:
         if self.sessions.info().state in ("login_required", "expired"):
