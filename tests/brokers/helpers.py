@@ -12,6 +12,7 @@ from pydantic import SecretStr
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter, BrokerOrder
 from ordod.brokers.common.token_store import token_store_for
+from ordod.brokers.errors import BrokerError
 from ordod.brokers.fyers.adapter import FyersAdapter
 from ordod.brokers.fyers.config import FyersConfig
 from ordod.clock import Clock, ManualClock, SystemClock
@@ -98,3 +99,17 @@ def gateway(adapter: BrokerAdapter, sleep: RecordingSleep | None = None, clock: 
         adapter, CircuitBreaker(adapter.broker_id, BreakerConfig(failure_threshold=100), clock),
         RetryConfig(**settings), Backoff(0.001, 0.005, random.Random(7)), clock, sleep or RecordingSleep(),
     )
+
+
+def assert_mapped(error: BaseException, error_type: type, broker_code: str, raw_message: str,
+                  secrets: list[str]) -> None:
+    """The broker's refusal became the right typed error, kept the broker's own code and
+    message for diagnosis, and carries no secret."""
+    assert type(error) is error_type
+    assert isinstance(error, BrokerError)
+    assert error.broker_code == broker_code
+    assert error.broker_message
+    if raw_message:
+        assert error.broker_message == raw_message
+    shown = f"{error} {error.broker_message}"
+    assert not [s for s in secrets if s in shown]

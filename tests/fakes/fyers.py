@@ -8,14 +8,13 @@ import hashlib
 import itertools
 import re
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from tests.fakes.server import FakeServer, Fault, make_jwt
+from tests.fakes.server import FakeServer, Fault, FaultReplies
 
 APP_ID = "ABCD1234-100"
 APP_SECRET = "fyers-app-secret-for-tests"
@@ -61,8 +60,6 @@ class FakeFyers(FakeServer):
     redirect_uri: str = "http://127.0.0.1:1/fyers/callback"
     available: float = 1_000_000.0
     orders: list[FyersOrder] = field(default_factory=list)
-    tokens: dict[str, float] = field(default_factory=dict)  # token -> exp
-    revoked: set[str] = field(default_factory=set)
     auth_codes: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
@@ -83,31 +80,20 @@ class FakeFyers(FakeServer):
         return self.url + PREFIX
 
     def issue_token(self, valid_for_s: float = 8 * 3600) -> str:
-        exp = time.time() + valid_for_s
-        token = make_jwt("FY1234", exp)
-        self.tokens[token] = exp
-        return token
-
-    def revoke_all(self) -> None:
-        """The broker ends every session (the mid-day expiry)."""
-        self.revoked.update(self.tokens)
-
-    def placed(self) -> list[FyersOrder]:
-        return list(self.orders)
+        return self.issue("FY1234", valid_for_s)
 
     # Auth
 
     def _auth_problem(self, request: web.Request) -> web.Response | None:
         match = _AUTH.match(request.headers.get("Authorization", ""))
-        if match is None or match.group(1) != APP_ID or match.group(2) not in self.tokens:
+        state = self.token_state(match.group(2)) if match and match.group(1) == APP_ID else "unknown"
+        if state == "unknown":
             return error(401, -16, "Could not authenticate the user")
-        token = match.group(2)
-        if token in self.revoked or self.tokens[token] <= time.time():
-            return error(401, -8, "Your token has expired. Please generate a token")
+        if state == "expired":
+            return _expired()
         return None
 
     async def _generate_authcode(self, request: web.Request) -> web.StreamResponse:
-        await self.record(request)
         q = request.query
         if q.get("client_id") != APP_ID or q.get("response_type") != "code":
             return error(400, -352, "Invalid app id")
@@ -121,8 +107,7 @@ class FakeFyers(FakeServer):
         raise web.HTTPFound(target)
 
     async def _validate_authcode(self, request: web.Request) -> web.Response:
-        rec = await self.record(request)
-        body = rec.body if isinstance(rec.body, dict) else {}
+        body = self.body(request)
         expected_hash = hashlib.sha256(f"{APP_ID}:{APP_SECRET}".encode()).hexdigest()
         if body.get("grant_type") != "authorization_code" or body.get("appIdHash") != expected_hash:
             return error(400, -413, "Invalid app id hash")
@@ -134,22 +119,19 @@ class FakeFyers(FakeServer):
     # Orders
 
     async def _place(self, request: web.Request) -> web.StreamResponse:
-        rec = await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         fault = self.next_fault("POST /orders/sync")
-        body = rec.body if isinstance(rec.body, dict) else {}
-        if fault is None or fault.kind not in ("reject", "rate_limit", "expired"):
+        body = self.body(request)
+        if fault is None or not fault.refuses_before_validation:
             if (invalid := _invalid_order(body)) is not None:
                 return invalid
         if fault is not None:
-            return await self._apply(fault, request, lambda: self._book(body))
+            return await self.play(fault, request, lambda: self._book(body), _FAULT_REPLIES)
         order = self._book(body)
         if order.status == 5:
             return error(400, -99, order.row()["message"])
-        return web.json_response({"s": "ok", "code": 1101,
-                                  "message": f"Order submitted successfully. Your Order Ref. No.{order.id}",
-                                  "id": order.id})
+        return _accepted(order)
 
     def _book(self, body: dict[str, Any]) -> FyersOrder:
         order = FyersOrder(str(next(self._ids)), body)
@@ -158,32 +140,10 @@ class FakeFyers(FakeServer):
         self.orders.append(order)
         return order
 
-    async def _apply(self, fault: Fault, request: web.Request, book: Any) -> web.StreamResponse:
-        if fault.kind == "reject":
-            return error(fault.status, fault.code or -99, fault.message)
-        if fault.kind == "rate_limit":
-            return error(429, -429, "Request limit reached", headers={
-                "Retry-After": f"{fault.retry_after_s:g}", "X-Retry-After-Ms": str(int(fault.retry_after_s * 1000))})
-        if fault.kind == "expired":
-            return error(401, -8, "Your token has expired. Please generate a token")
-        if fault.kind == "hang":
-            await self.hang()
-            return error(504, -96, "gateway timeout")
-        order = book() if fault.kind == "accept_then_hang" or fault.book or fault.kind == "reset" else None
-        if fault.kind == "accept_then_hang":
-            await self.hang()
-            return web.json_response({"s": "ok", "code": 1101, "message": "late", "id": order.id})
-        if fault.kind == "reset":
-            return self.drop_connection(request)
-        if fault.kind == "no_ack":
-            return web.json_response({"s": "ok", "code": 201, "message": "Request sent, acknowledgement pending"})
-        return error(fault.status if fault.status >= 500 else 500, -96, "internal server error")
-
     async def _modify(self, request: web.Request) -> web.Response:
-        rec = await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
-        body = rec.body if isinstance(rec.body, dict) else {}
+        body = self.body(request)
         order = self._find(body.get("id"))
         if order is None or not isinstance(body.get("type"), int):
             return error(400, -51, "Invalid order id")
@@ -193,10 +153,9 @@ class FakeFyers(FakeServer):
         return web.json_response({"s": "ok", "code": 1101, "message": "Successfully modified order", "id": order.id})
 
     async def _cancel(self, request: web.Request) -> web.Response:
-        rec = await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
-        body = rec.body if isinstance(rec.body, dict) else {}
+        body = self.body(request)
         order = self._find(body.get("id"))
         if order is None:
             return error(400, -51, "Invalid order id")
@@ -209,7 +168,6 @@ class FakeFyers(FakeServer):
         return next((o for o in self.orders if o.id == order_id), None)
 
     async def _orders(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         fault = self.next_fault("GET /orders")
@@ -223,20 +181,40 @@ class FakeFyers(FakeServer):
         return web.json_response({"s": "ok", "code": 200, "message": "", "orderBook": rows})
 
     async def _profile(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         return web.json_response({"s": "ok", "code": 200, "message": "",
                                   "data": {"name": "TEST USER", "fy_id": "FY1234", "email_id": "t***@x.in"}})
 
     async def _funds(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         return web.json_response({"code": 200, "message": "", "s": "ok", "fund_limit": [
             {"id": 1, "title": "Total Balance", "equityAmount": self.available * 2, "commodityAmount": 0},
             {"id": 10, "title": "Available Balance", "equityAmount": self.available, "commodityAmount": 0},
         ]})
+
+
+def _expired() -> web.Response:
+    return error(401, -8, "Your token has expired. Please generate a token")
+
+
+def _accepted(order: FyersOrder | None) -> web.Response:
+    order_id = order.id if order else ""
+    return web.json_response({"s": "ok", "code": 1101,
+                              "message": f"Order submitted successfully. Your Order Ref. No.{order_id}",
+                              "id": order_id})
+
+
+_FAULT_REPLIES = FaultReplies(
+    reject=lambda f: error(f.status, f.code or -99, f.message),
+    rate_limited=lambda f: error(429, -429, "Request limit reached", headers={
+        "Retry-After": f"{f.retry_after_s:g}", "X-Retry-After-Ms": str(int(f.retry_after_s * 1000))}),
+    expired=_expired,
+    server_error=lambda f: error(f.status if f.status >= 500 else 500, -96, "internal server error"),
+    late_success=_accepted,
+    no_ack=lambda: web.json_response({"s": "ok", "code": 201, "message": "Request sent, acknowledgement pending"}),
+)
 
 
 def _invalid_order(body: dict[str, Any]) -> web.Response | None:

@@ -8,13 +8,12 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.server import FakeServer, Fault, make_jwt
+from tests.fakes.server import FakeServer, FaultReplies
 
 API_KEY = "hdfc-api-key-for-tests"
 API_SECRET = "hdfc-api-secret-for-tests"
@@ -56,6 +55,24 @@ def success(data: Any) -> web.Response:
     return web.json_response({"status": "success", "data": data})
 
 
+def _expired() -> web.Response:
+    return failure(401, "Session token expired")
+
+
+def _accepted(order: HdfcOrder | None) -> web.Response:
+    return success({"order_id": order.order_id if order else ""})
+
+
+_FAULT_REPLIES = FaultReplies(
+    reject=lambda f: failure(f.status, f.message, f.code),
+    rate_limited=lambda f: failure(429, "Too many requests", headers={"Retry-After": f"{f.retry_after_s:g}"}),
+    expired=_expired,
+    server_error=lambda f: failure(f.status if f.status >= 500 else 500, "Internal Server Error"),
+    late_success=_accepted,
+    no_ack=lambda: failure(500, "Internal Server Error"),  # InvestRight has no "sent, not acknowledged" reply
+)
+
+
 @dataclass
 class HdfcOrder:
     order_id: str
@@ -87,8 +104,6 @@ class FakeHdfc(FakeServer):
     echo_reference: bool = True
     """False: the book shows a reference of the broker's own (whether it echoes ours is undocumented)."""
     orders: list[HdfcOrder] = field(default_factory=list)
-    tokens: dict[str, float] = field(default_factory=dict)
-    revoked: set[str] = field(default_factory=set)
     logins: dict[str, str] = field(default_factory=dict)  # token_id -> step reached
 
     def __post_init__(self) -> None:
@@ -110,13 +125,7 @@ class FakeHdfc(FakeServer):
         r.add_route("*", "/oapi/v3/user/profile", self._profile)
 
     def issue_token(self, valid_for_s: float = 8 * 3600) -> str:
-        exp = time.time() + valid_for_s
-        token = make_jwt(USERNAME, exp, merchant="Ordo", merchant_api_key=API_KEY)
-        self.tokens[token] = exp
-        return token
-
-    def revoke_all(self) -> None:
-        self.revoked.update(self.tokens)
+        return self.issue(USERNAME, valid_for_s, merchant="Ordo", merchant_api_key=API_KEY)
 
     # Checks every documented call makes
 
@@ -130,17 +139,16 @@ class FakeHdfc(FakeServer):
     def _auth_problem(self, request: web.Request) -> web.Response | None:
         if (problem := self._app_problem(request)) is not None:
             return problem
-        token = request.headers.get("Authorization", "")
-        if token not in self.tokens:  # a "Bearer ..." value is not a token either
+        state = self.token_state(request.headers.get("Authorization", ""))  # "Bearer ..." is no token
+        if state == "unknown":
             return failure(401, "Unauthorized: credentials are missing or incorrect")
-        if token in self.revoked or self.tokens[token] <= time.time():
-            return failure(401, "Session token expired")
+        if state == "expired":
+            return _expired()
         return None
 
     # Security master and login
 
     async def _master(self, request: web.Request) -> web.Response:
-        await self.record(request)
         fault = self.next_fault("GET /security-master")
         if fault is not None:
             return failure(fault.status if fault.status >= 500 else 503, "unavailable")
@@ -148,7 +156,6 @@ class FakeHdfc(FakeServer):
                             headers={"Content-Disposition": "attachment; filename=ir-security-master.csv"})
 
     async def _login(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._app_problem(request)) is not None:
             return problem
         token_id = secrets.token_hex(16)
@@ -156,11 +163,10 @@ class FakeHdfc(FakeServer):
         return web.json_response({"tokenId": token_id})
 
     async def _login_validate(self, request: web.Request) -> web.Response:
-        rec = await self.record(request)
         if (problem := self._app_problem(request)) is not None:
             return problem
         token_id = request.query.get("token_id", "")
-        body = rec.body if isinstance(rec.body, dict) else {}
+        body = self.body(request)
         if self.logins.get(token_id) != "started":
             return failure(400, "Invalid token id")
         if body.get("username") != USERNAME or body.get("password") != PASSWORD:
@@ -170,11 +176,10 @@ class FakeHdfc(FakeServer):
             "questions": [{"question": "Please enter OTP received on registered Email/Mobile"}]}})
 
     async def _twofa(self, request: web.Request) -> web.Response:
-        rec = await self.record(request)
         if (problem := self._app_problem(request)) is not None:
             return problem
         token_id = request.query.get("token_id", "")
-        body = rec.body if isinstance(rec.body, dict) else {}
+        body = self.body(request)
         if self.logins.get(token_id) != "password":
             return failure(400, "Invalid token id")
         if body.get("answer") != OTP:
@@ -185,7 +190,6 @@ class FakeHdfc(FakeServer):
             "version": 1, "content": [{"header": "P&L1", "body": "Terms and Conditions Agreed"}]}})
 
     async def _authorise(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._app_problem(request)) is not None:
             return problem
         q = request.query
@@ -195,11 +199,10 @@ class FakeHdfc(FakeServer):
         return web.json_response({"callbackUrl": "https://merchant.example", "requestToken": q["request_token"]})
 
     async def _access_token(self, request: web.Request) -> web.Response:
-        rec = await self.record(request)
         if (problem := self._app_problem(request)) is not None:
             return problem
         request_token = request.query.get("request_token", "")
-        body = rec.body if isinstance(rec.body, dict) else {}
+        body = self.body(request)
         if "authorised:" + request_token not in self.logins.values() or body.get("apiSecret") != API_SECRET:
             return failure(401, "Invalid request token or api secret")
         return web.json_response({"accessToken": self.issue_token()})
@@ -207,17 +210,16 @@ class FakeHdfc(FakeServer):
     # Orders
 
     async def _place(self, request: web.Request) -> web.StreamResponse:
-        rec = await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
-        body = rec.body if isinstance(rec.body, dict) else {}
+        body = self.body(request)
         fault = self.next_fault("POST /orders/regular")
-        if fault is None or fault.kind not in ("reject", "rate_limit", "expired"):
+        if fault is None or not fault.refuses_before_validation:
             if (invalid := self._invalid_order(body)) is not None:
                 return invalid
         if fault is not None:
-            return await self._apply(fault, request, body)
-        return success({"order_id": self._book(body).order_id})
+            return await self.play(fault, request, lambda: self._book(body), _FAULT_REPLIES)
+        return _accepted(self._book(body))
 
     def _book(self, body: dict[str, Any]) -> HdfcOrder:
         reference = str(body.get("external_reference_number", ""))
@@ -228,24 +230,6 @@ class FakeHdfc(FakeServer):
             order.status, order.status_message = "Rejected", "RMS: Margin Unavailable, insufficient funds"
         self.orders.append(order)
         return order
-
-    async def _apply(self, fault: Fault, request: web.Request, body: dict[str, Any]) -> web.StreamResponse:
-        if fault.kind == "reject":
-            return failure(fault.status, fault.message, fault.code)
-        if fault.kind == "rate_limit":
-            return failure(429, "Too many requests", headers={"Retry-After": f"{fault.retry_after_s:g}"})
-        if fault.kind == "expired":
-            return failure(401, "Session token expired")
-        if fault.kind == "hang":
-            await self.hang()
-            return failure(504, "gateway timeout")
-        order = self._book(body) if fault.kind in ("accept_then_hang", "reset") or fault.book else None
-        if fault.kind == "accept_then_hang":
-            await self.hang()
-            return success({"order_id": order.order_id if order else ""})
-        if fault.kind == "reset":
-            return self.drop_connection(request)
-        return failure(fault.status if fault.status >= 500 else 500, "Internal Server Error")
 
     def _invalid_order(self, b: dict[str, Any]) -> web.Response | None:
         master_ids = {line.split(",")[1] for line in self.master_csv.splitlines()[1:] if line}
@@ -276,11 +260,10 @@ class FakeHdfc(FakeServer):
         return None
 
     async def _modify(self, request: web.Request) -> web.Response:
-        rec = await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         order = self._find(request.match_info["order_id"])
-        body = rec.body if isinstance(rec.body, dict) else {}
+        body = self.body(request)
         if order is None:
             return failure(404, "Order does not exist", 8001)
         if order.status != "Open" or "order_type" not in body or "quantity" not in body:
@@ -289,7 +272,6 @@ class FakeHdfc(FakeServer):
         return success({"order_id": order.order_id})
 
     async def _cancel(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         order = self._find(request.match_info["order_id"])
@@ -304,7 +286,6 @@ class FakeHdfc(FakeServer):
         return next((o for o in self.orders if o.order_id == order_id), None)
 
     async def _orders(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         fault = self.next_fault("GET /orders")
@@ -313,13 +294,11 @@ class FakeHdfc(FakeServer):
         return success([o.row() for o in self.orders])
 
     async def _order(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         return success([o.row() for o in self.orders if o.order_id == request.match_info["order_id"]])
 
     async def _margins(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         return success({"equity": {"total_available_limit": self.available, "total_utilised_limit": 0,
@@ -327,7 +306,6 @@ class FakeHdfc(FakeServer):
                                    "totalUtilizationDetails": {}, "totalLimitDetails": {}}})
 
     async def _profile(self, request: web.Request) -> web.Response:
-        await self.record(request)
         if (problem := self._auth_problem(request)) is not None:
             return problem
         return success([{"user_id": USERNAME, "user_name": "TEST USER", "broker": "HDFC Securities InvestRight",

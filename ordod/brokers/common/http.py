@@ -17,7 +17,8 @@ from typing import Any
 import aiohttp
 
 from ordod.brokers.common.ratelimit import CallKind, RateLimiter
-from ordod.brokers.errors import BrokerError, BrokerTimeout, BrokerUnavailable
+from ordod.brokers.common.session import SessionHolder
+from ordod.brokers.errors import BrokerError, BrokerTimeout, BrokerUnavailable, RateLimitExceeded, SessionExpired
 
 log = logging.getLogger("ordod.brokers.http")
 
@@ -118,6 +119,17 @@ class JsonHttp:
             # Reset or closed after the request went out: the broker may have acted on it.
             raise BrokerUnavailable(f"{what}: connection to {self.broker_id} failed mid-call ({type(exc).__name__})",
                                     sent=True) from None
+
+    def raise_judged(self, error: BrokerError | None, session: SessionHolder | None) -> None:
+        """Act on what a judged reply means, then raise it: a refused token ends the session
+        (``session`` is None for calls made without one), a back-off pauses every call."""
+        if error is None:
+            return
+        if isinstance(error, SessionExpired) and session is not None:
+            session.mark_dead()
+        if isinstance(error, RateLimitExceeded) and error.retry_after_s:
+            self.limiter.pause(error.retry_after_s)
+        raise error
 
 
 def _json_or_none(text: str) -> Any:

@@ -7,13 +7,11 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from dataclasses import dataclass
 
 from pydantic import SecretStr
 
 from ordo_shared.errors import LoginFailed
 from ordod.brokers.base import (
-    BrokerAdapter,
     BrokerOrder,
     BrokerOrderStatus,
     LoginAnswer,
@@ -23,11 +21,10 @@ from ordod.brokers.base import (
     PlacedOrder,
     SessionInfo,
 )
-from ordod.brokers.common.funds import FundsCheck
-from ordod.brokers.common.ratelimit import RateLimiter, Sleep
-from ordod.brokers.common.session import SessionHolder
+from ordod.brokers.common.adapter import HttpBrokerAdapter
+from ordod.brokers.common.ratelimit import Sleep
 from ordod.brokers.common.token_store import TokenStore
-from ordod.brokers.errors import BrokerError, BrokerUnavailable, OrderRejected, SessionExpired
+from ordod.brokers.errors import BrokerUnavailable, OrderRejected, SessionExpired
 from ordod.brokers.fyers import mapping
 from ordod.brokers.fyers.config import FyersConfig
 from ordod.brokers.fyers.errors import rejection_for
@@ -38,13 +35,7 @@ from ordod.clock import Clock
 log = logging.getLogger("ordod.brokers.fyers")
 
 
-@dataclass(frozen=True)
-class _PendingLogin:
-    state: str
-    deadline: float
-
-
-class FyersAdapter(BrokerAdapter):
+class FyersAdapter(HttpBrokerAdapter[FyersConfig]):
     kind = "fyers"
 
     def __init__(
@@ -57,16 +48,9 @@ class FyersAdapter(BrokerAdapter):
         call_timeout_s: float,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        super().__init__(broker_id)
-        self.config = config
+        super().__init__(broker_id, config, store, clock, sleep)
         self._app_secret = app_secret
-        self._clock = clock
-        self.sessions = SessionHolder(broker_id, store, clock, config.expiry_margin_s)
-        self.limiter = RateLimiter(config.rate_limit, clock, sleep)
         self._http = FyersHttp(broker_id, config, self.sessions, self.limiter, call_timeout_s)
-        self._funds = (FundsCheck(broker_id, self._available_funds, clock, config.funds_cache_s)
-                       if config.funds_check else None)
-        self._pending: _PendingLogin | None = None
 
     async def start(self) -> None:
         await self._http.start()
@@ -79,9 +63,7 @@ class FyersAdapter(BrokerAdapter):
 
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
         mapping.check_symbol(order.spec.symbol)
-        self.sessions.token()  # no session: SESSION_EXPIRED before anything is sent
-        if self._funds is not None:
-            await self._funds.check(order.spec)
+        await self._before_sending(order.spec)
         reply = await self._http.place_order(mapping.place_body(order, self.config.offline_order))
         return PlacedOrder(_order_id(reply, "place"), broker_code=_code(reply), broker_message=reply.message)
 
@@ -113,32 +95,14 @@ class FyersAdapter(BrokerAdapter):
             raise rejection_for(None, rows[0].message or "rejected")
         return None
 
-    # Session
-
-    def session(self) -> SessionInfo:
-        return self.sessions.info()
-
-    async def refresh_session(self) -> SessionInfo:
-        # Fyers discontinued refresh tokens (April 2026): only a new login renews a session.
-        return self.sessions.info()
-
-    async def verify_session(self) -> SessionInfo:
-        if self.sessions.info().state in ("login_required", "expired"):
-            return self.sessions.info()
-        try:
-            await self._http.profile()
-        except SessionExpired:
-            pass  # the holder is marked dead already
-        except BrokerError as exc:
-            log.info("session check inconclusive broker=%s code=%s", self.broker_id, exc.code.value)
-        return self.sessions.info()
+    # Session (state, refresh and verification come from HttpBrokerAdapter)
 
     async def health_probe(self) -> None:
         await self._http.profile()
 
     async def login_start(self, given: LoginInput) -> LoginChallenge:
         state = secrets.token_urlsafe(24)
-        self._pending = _PendingLogin(state, self._clock.monotonic() + self.config.login_timeout_s)
+        self._start_login(state, self.config.login_timeout_s)
         return LoginChallenge(
             step="open_url",
             prompt="Open the login URL in a browser and log in to Fyers. When the redirect URI is this "
@@ -160,22 +124,15 @@ class FyersAdapter(BrokerAdapter):
             raise LoginFailed(f"Fyers refused the auth code ({exc.broker_code}): {exc.broker_message}") from None
         if not reply.access_token:
             raise LoginFailed("Fyers accepted the auth code but sent no access token")
-        self._pending = None
-        await self.sessions.adopt(reply.access_token)
-        info = await self.verify_session()
-        if info.state == "login_required":
-            raise LoginFailed("Fyers issued a token but refuses it on /profile")
-        return info
+        return await self._adopt_verified(reply.access_token, "Fyers")
 
     def _check_state(self, state: str | None) -> None:
         """The state a redirect carries must be the one this daemon handed out (no CSRF
         login into someone else's account). A caller typing the code in may omit it."""
-        pending = self._pending
         if state is None:
             return
-        if pending is None or self._clock.monotonic() > pending.deadline:
-            raise LoginFailed("no Fyers login is in progress (or it timed out); call login_start again")
-        if not secrets.compare_digest(state, pending.state):
+        pending = self._login_in_progress("Fyers")
+        if not secrets.compare_digest(state, pending.handle):
             raise LoginFailed("the login's state does not match the one this daemon started")
 
     def _app_id_hash(self) -> str:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from ordod.brokers.common.http import JsonHttp
 from ordod.brokers.common.ratelimit import CallKind, RateLimiter
 from ordod.brokers.common.session import SessionHolder
-from ordod.brokers.errors import BrokerUnavailable, RateLimitExceeded, SessionExpired
+from ordod.brokers.errors import BrokerUnavailable
 from ordod.brokers.fyers.config import FyersConfig
 from ordod.brokers.fyers.errors import error_from_reply
 from ordod.brokers.fyers.schemas import (
@@ -36,7 +36,6 @@ class FyersHttp:
                  call_timeout_s: float) -> None:
         self._config = config
         self._session = session
-        self._limiter = limiter
         self._http = JsonHttp(broker_id, config.base_url, limiter, connect_timeout_s=config.connect_timeout_s,
                               call_timeout_s=call_timeout_s, default_headers={"version": "3"})
 
@@ -78,13 +77,8 @@ class FyersHttp:
         reply = await self._http.request(method, path, kind=kind, params=params, json_body=json_body,
                                          headers=headers)
         what = f"{method} {path}"
-        error = error_from_reply(reply, what, order_call=kind == "order")
-        if isinstance(error, SessionExpired) and token:
-            self._session.mark_dead()
-        if isinstance(error, RateLimitExceeded) and error.retry_after_s:
-            self._limiter.pause(error.retry_after_s)
-        if error is not None:
-            raise error
+        self._http.raise_judged(error_from_reply(reply, what, order_call=kind == "order"),
+                                self._session if token else None)
         try:
             return model.model_validate(reply.body)
         except ValidationError:

@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from ordo_shared.errors import BadRequest, LoginFailed
 from ordod.brokers.base import (
-    BrokerAdapter,
     BrokerOrder,
     BrokerOrderStatus,
     LoginAnswer,
@@ -24,11 +22,10 @@ from ordod.brokers.base import (
     PlacedOrder,
     SessionInfo,
 )
-from ordod.brokers.common.funds import FundsCheck
-from ordod.brokers.common.ratelimit import RateLimiter, Sleep
-from ordod.brokers.common.session import SessionHolder
+from ordod.brokers.common.adapter import HttpBrokerAdapter
+from ordod.brokers.common.ratelimit import Sleep
 from ordod.brokers.common.token_store import TokenStore
-from ordod.brokers.errors import BrokerError, OrderRejected, OutcomeUnknown, SessionExpired
+from ordod.brokers.errors import BrokerError, OrderRejected, OutcomeUnknown
 from ordod.brokers.hdfc import mapping
 from ordod.brokers.hdfc.config import HdfcConfig
 from ordod.brokers.hdfc.errors import rejection_for
@@ -39,13 +36,7 @@ from ordod.clock import Clock
 log = logging.getLogger("ordod.brokers.hdfc")
 
 
-@dataclass(frozen=True)
-class _PendingLogin:
-    token_id: str
-    deadline: float
-
-
-class HdfcAdapter(BrokerAdapter):
+class HdfcAdapter(HttpBrokerAdapter[HdfcConfig]):
     kind = "hdfc"
 
     def __init__(
@@ -62,19 +53,12 @@ class HdfcAdapter(BrokerAdapter):
         call_timeout_s: float,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
-        super().__init__(broker_id)
-        self.config = config
+        super().__init__(broker_id, config, store, clock, sleep)
         self._api_secret = api_secret
         self._password = password
-        self._clock = clock
-        self.sessions = SessionHolder(broker_id, store, clock, config.expiry_margin_s)
-        self.limiter = RateLimiter(config.rate_limit, clock, sleep)
         self._http = HdfcHttp(broker_id, config, api_key, self.sessions, self.limiter, call_timeout_s)
         self.master = SecurityMasterCache(state_dir / "brokers" / broker_id / "security-master.csv",
                                           self._http.security_master, clock, config.security_master_max_age_h * 3600)
-        self._funds = (FundsCheck(broker_id, self._available_funds, clock, config.funds_cache_s)
-                       if config.funds_check else None)
-        self._pending: _PendingLogin | None = None
         self._warm: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -100,9 +84,7 @@ class HdfcAdapter(BrokerAdapter):
 
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
         instrument = (await self.master.get()).resolve(order.spec.symbol)
-        self.sessions.token()  # no session: SESSION_EXPIRED before anything is sent
-        if self._funds is not None:
-            await self._funds.check(order.spec)
+        await self._before_sending(order.spec)
         placed = await self._http.place_order(mapping.place_body(order, instrument, self.config.amo))
         return PlacedOrder(placed.order_id, broker_code="success")  # InvestRight answers a status, no code
 
@@ -135,25 +117,7 @@ class HdfcAdapter(BrokerAdapter):
                 f"our reference (e.g. {lookalikes[0].order_id}); cannot tell whether one is this order")
         return None
 
-    # Session
-
-    def session(self) -> SessionInfo:
-        return self.sessions.info()
-
-    async def refresh_session(self) -> SessionInfo:
-        # InvestRight documents no refresh: only a new login (with OTP) renews a session.
-        return self.sessions.info()
-
-    async def verify_session(self) -> SessionInfo:
-        if self.sessions.info().state in ("login_required", "expired"):
-            return self.sessions.info()
-        try:
-            await self._http.margins()
-        except SessionExpired:
-            pass  # the holder is marked dead already
-        except BrokerError as exc:
-            log.info("session check inconclusive broker=%s code=%s", self.broker_id, exc.code.value)
-        return self.sessions.info()
+    # Session (state, refresh and verification come from HttpBrokerAdapter)
 
     async def health_probe(self) -> None:
         await self._http.margins()
@@ -166,25 +130,17 @@ class HdfcAdapter(BrokerAdapter):
                              f"brokers.{self.broker_id}.username and .password")
         token_id = str((await self._http.token_id())["tokenId"])
         reply = await self._http.validate_login(token_id, username, password)
-        self._pending = _PendingLogin(token_id, self._clock.monotonic() + self.config.login_timeout_s)
+        self._start_login(token_id, self.config.login_timeout_s)
         return LoginChallenge(step="enter_otp", prompt=_question(reply), expires_in_s=self.config.login_timeout_s)
 
     async def login_complete(self, answer: LoginAnswer) -> SessionInfo:
         if not answer.otp:
             raise LoginFailed("HDFC login needs the OTP")
-        pending = self._pending
-        if pending is None or self._clock.monotonic() > pending.deadline:
-            raise LoginFailed("no HDFC login is in progress (or it timed out); call login_start again")
-        reply = await self._http.validate_otp(pending.token_id, answer.otp)
-        authorised = await self._http.authorise(pending.token_id, str(reply["requestToken"]))
+        token_id = self._login_in_progress("HDFC").handle
+        reply = await self._http.validate_otp(token_id, answer.otp)
+        authorised = await self._http.authorise(token_id, str(reply["requestToken"]))
         request_token = str(authorised.get("requestToken") or reply["requestToken"])
-        token = await self._http.access_token(request_token, self._api_secret)
-        self._pending = None
-        await self.sessions.adopt(token)
-        info = await self.verify_session()
-        if info.state == "login_required":
-            raise LoginFailed("HDFC issued a token but refuses it on the funds call")
-        return info
+        return await self._adopt_verified(await self._http.access_token(request_token, self._api_secret), "HDFC")
 
     async def _available_funds(self) -> float:
         return mapping.available_funds(await self._http.margins())

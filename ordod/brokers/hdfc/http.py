@@ -12,7 +12,7 @@ from ordo_shared.errors import LoginFailed
 from ordod.brokers.common.http import HttpReply, JsonHttp
 from ordod.brokers.common.ratelimit import CallKind, RateLimiter
 from ordod.brokers.common.session import SessionHolder
-from ordod.brokers.errors import BrokerUnavailable, RateLimitExceeded, SessionExpired
+from ordod.brokers.errors import BrokerUnavailable
 from ordod.brokers.hdfc.config import HdfcConfig
 from ordod.brokers.hdfc.errors import error_from_reply, message_of
 from ordod.brokers.hdfc.schemas import (
@@ -38,7 +38,6 @@ class HdfcHttp:
                  limiter: RateLimiter, call_timeout_s: float) -> None:
         self._api_key = api_key
         self._session = session
-        self._limiter = limiter
         self._http = JsonHttp(broker_id, config.base_url, limiter, connect_timeout_s=config.connect_timeout_s,
                               call_timeout_s=call_timeout_s, default_headers={"User-Agent": config.user_agent})
 
@@ -121,13 +120,7 @@ class HdfcHttp:
         token = self._session.token()
         reply = await self._http.request(method, path, kind=kind, params={"api_key": self._api_key.get_secret_value()},
                                          json_body=json_body, headers={"Authorization": token})
-        error = error_from_reply(reply, f"{method} {path}")
-        if isinstance(error, SessionExpired):
-            self._session.mark_dead()
-        if isinstance(error, RateLimitExceeded) and error.retry_after_s:
-            self._limiter.pause(error.retry_after_s)
-        if error is not None:
-            raise error
+        self._http.raise_judged(error_from_reply(reply, f"{method} {path}"), self._session)
         return reply
 
 
