@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from ordod.brokers.common.config import RateLimitConfig, SecretRef
 from ordod.brokers.common.credentials import CredentialError, read_secret
+from ordod.brokers.common.http import retry_after_s
 from ordod.brokers.common.jwt import jwt_expiry
 from ordod.brokers.common.ratelimit import RateLimiter
 from ordod.brokers.common.session import SessionHolder
@@ -199,3 +200,15 @@ async def test_session_states_follow_the_tokens_expiry(tmp_path: Path) -> None:
                              expiry_margin_s=600)
     await reloaded.load()
     assert reloaded.info().state == "valid"  # a restart trusts the stored token until the broker says otherwise
+
+
+@pytest.mark.parametrize("headers, expected", [
+    ({"Retry-After": "2", "X-Retry-After-Ms": "1500"}, 1.5),  # the finer hint wins
+    ({"Retry-After": "3"}, 3.0),
+    ({"X-Retry-After-Ms": "250"}, 0.25),
+    ({"Retry-After": "Wed, 21 Oct 2026 07:28:00 GMT"}, None),
+    ({"Retry-After": "-1"}, None),
+    ({}, None),
+])
+def test_retry_after_hints_are_read_from_the_headers(headers: dict[str, str], expected: float | None) -> None:
+    assert retry_after_s(headers) == expected

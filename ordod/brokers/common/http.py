@@ -12,7 +12,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import aiohttp
 
@@ -23,6 +23,14 @@ from ordod.brokers.errors import BrokerError, BrokerTimeout, BrokerUnavailable, 
 log = logging.getLogger("ordod.brokers.http")
 
 _DIAGNOSTIC_CHARS = 500
+
+
+class ReplyFacts(TypedDict):
+    """What every broker error built from a reply carries for diagnosis."""
+
+    http_status: int | None
+    broker_code: str | None
+    broker_message: str | None
 
 
 @dataclass(frozen=True)

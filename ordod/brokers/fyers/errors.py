@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ordod.brokers.common.http import HttpReply, retry_after_s
+from ordod.brokers.common.http import HttpReply, ReplyFacts, retry_after_s
 from ordod.brokers.errors import (
     BrokerError,
     BrokerTimeout,
@@ -37,8 +37,8 @@ _MESSAGE_CHARS = 500
 
 def rejection_for(code: int | None, message: str, http_status: int | None = None) -> OrderRejected:
     """A business rejection, typed by what it says (also used for rejected order-book rows)."""
-    broker_code = None if code is None else str(code)
-    fields = {"http_status": http_status, "broker_code": broker_code, "broker_message": message}
+    fields = ReplyFacts(http_status=http_status, broker_code=None if code is None else str(code),
+                        broker_message=message)
     if code in INVALID_SYMBOL_CODES or (code == INVALID_INPUT_CODE and _SYMBOL.search(message)):
         return InvalidSymbol(f"Fyers: invalid symbol ({message})", **fields)
     if _MARGIN.search(message):
@@ -53,8 +53,8 @@ def error_from_reply(reply: HttpReply, what: str, order_call: bool) -> BrokerErr
     raw_code = body.get("code")
     code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
     message = str(body.get("message", ""))[:_MESSAGE_CHARS]
-    broker_code = None if code is None else str(code)
-    fields = {"http_status": reply.status, "broker_code": broker_code, "broker_message": message or reply.snippet}
+    fields = ReplyFacts(http_status=reply.status, broker_code=None if code is None else str(code),
+                        broker_message=message or reply.snippet)
 
     if reply.status == 429 or code in RATE_LIMIT_CODES:
         return RateLimitExceeded(f"{what}: Fyers rate limit reached", retry_after_s=retry_after_s(reply.headers),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ordod.brokers.common.http import HttpReply, retry_after_s
+from ordod.brokers.common.http import HttpReply, ReplyFacts, retry_after_s
 from ordod.brokers.errors import (
     BrokerError,
     BrokerUnavailable,
@@ -54,8 +54,8 @@ def message_of(body: dict[str, Any]) -> str:
 
 def rejection_for(code: int | None, message: str, http_status: int | None = None) -> BrokerError:
     """A business refusal, typed by its code or wording (also used for rejected book rows)."""
-    fields: dict[str, Any] = {"http_status": http_status, "broker_code": None if code is None else str(code),
-                              "broker_message": message}
+    fields = ReplyFacts(http_status=http_status, broker_code=None if code is None else str(code),
+                        broker_message=message)
     if code in THROTTLE_CODES:
         return RateLimitExceeded(f"HDFC: exchange throttle ({message})", sent=False, **fields)
     if code in FUNDS_CODES or _FUNDS.search(message):
@@ -70,9 +70,8 @@ def error_from_reply(reply: HttpReply, what: str) -> BrokerError | None:
     body = reply.body if isinstance(reply.body, dict) else {}
     code = broker_code_of(body)
     message = message_of(body) or reply.snippet
-    fields: dict[str, Any] = {"http_status": reply.status,
-                              "broker_code": str(code) if code is not None else f"HTTP {reply.status}",
-                              "broker_message": message}
+    fields = ReplyFacts(http_status=reply.status,
+                        broker_code=str(code) if code is not None else f"HTTP {reply.status}", broker_message=message)
     if reply.status == 429:
         return RateLimitExceeded(f"{what}: HDFC rate limit reached", retry_after_s=retry_after_s(reply.headers),
                                  **fields)

@@ -99,7 +99,8 @@ class HdfcHttp:
     async def access_token(self, request_token: str, api_secret: SecretStr) -> str:
         body = await self._login_step("POST", V1 + "/access-token", None, {"request_token": request_token},
                                       AccessTokenBody(apiSecret=api_secret.get_secret_value()).model_dump())
-        nested = body.get("data") if isinstance(body.get("data"), dict) else {}
+        data = body.get("data")
+        nested: dict[str, Any] = data if isinstance(data, dict) else {}
         token = body.get("accessToken") or nested.get("accessToken")
         if not isinstance(token, str) or not token:
             raise LoginFailed("HDFC's access-token reply carries no accessToken")

@@ -33,8 +33,10 @@ def place_body(order: BrokerOrder, instrument: Instrument, amo: bool) -> PlaceOr
     spec = order.spec
     derivative = instrument.expiry is not None
     option_type: Literal["CE", "PE"] | None = None
-    if instrument.option_type == "CE" or instrument.option_type == "PE":
-        option_type = instrument.option_type
+    if instrument.option_type == "CE":
+        option_type = "CE"
+    elif instrument.option_type == "PE":
+        option_type = "PE"
     return PlaceOrderBody(
         exchange=instrument.exchange,
         security_id=instrument.security_id,
