@@ -1,7 +1,8 @@
 """The daemon's configuration: a TOML file validated by strict, frozen pydantic models.
 
-Every field has a default, so ``ordod`` with no file runs two paper brokers. A wrong key or
-value stops the daemon at start with a message naming the key.
+Every field has a default, so ``ordod`` with no file runs two paper brokers; a real broker's
+table (``adapter = "fyers"`` or ``"hdfc"``) must name its app and where its secrets live. A
+wrong key or value stops the daemon at start with a message naming the key.
 """
 
 from __future__ import annotations
