@@ -6,7 +6,7 @@ All daemon I/O runs in async workers; the UI loop never waits on the network.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -18,7 +18,7 @@ from ordo_shared.client_config import ClientSettings
 
 class OrdoApp(App[int]):
     TITLE = "Ordo"
-    BINDINGS = [("q", "quit", "Quit")]
+    BINDINGS: ClassVar = [("q", "quit", "Quit")]
     CSS = """
     #kill { height: 3; content-align: center middle; background: $success-darken-2; }
     #kill.active { background: red; color: white; text-style: bold; }

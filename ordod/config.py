@@ -7,13 +7,13 @@ wrong key or value stops the daemon at start with a message naming the key.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
 
+from ordo_shared.client_config import default_state_dir
 from ordo_shared.models import BrokerId
 from ordod.brokers.fyers.config import FyersConfig
 from ordod.brokers.hdfc.config import HdfcConfig
@@ -21,14 +21,6 @@ from ordod.brokers.paper.config import PaperConfig
 from ordod.config_base import BreakerConfig, ConfigError, RetryConfig, Section
 
 __all__ = ["BreakerConfig", "BrokerConfig", "Config", "ConfigError", "RetryConfig", "Section"]
-
-
-def default_state_dir() -> Path:
-    """systemd's StateDirectory when run as a unit, else the user's XDG state folder."""
-    if state := os.environ.get("STATE_DIRECTORY"):
-        return Path(state.split(":")[0])
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "ordo"
 
 
 class DaemonConfig(Section):
@@ -44,6 +36,10 @@ class DaemonConfig(Section):
     """A health snapshot goes out at least this often (and at once on any change)."""
     shutdown_grace_s: float = Field(default=10.0, ge=0, le=300, strict=False)
     """How long SIGTERM waits for in-flight orders before closing the database."""
+    db_busy_timeout_ms: int = Field(default=2000, ge=0, le=60_000)
+    """How long a write waits for a lock held elsewhere before the order is refused."""
+    reconcile_interval_s: float = Field(default=5.0, gt=0, le=3600, strict=False)
+    """How often brokers are asked again about orders whose outcome is unknown."""
     idempotency_ttl_h: float = Field(default=24.0, gt=0, le=24 * 30, strict=False)
     """How long an idempotency key stays bound to its order."""
     session_check_interval_s: float = Field(default=60.0, gt=0, le=3600, strict=False)
@@ -54,6 +50,20 @@ class DaemonConfig(Section):
 class AuthConfig(Section):
     token_file: Path | None = Field(default=None, strict=False)
     """Default: <state_dir>/token; created 0600 with a random token if missing."""
+
+
+class KillSwitchConfig(Section):
+    min_hold_s: float = Field(default=60.0, ge=0, le=86_400, strict=False)
+    """After going on, the switch refuses to go off for this long."""
+
+
+class TrackingConfig(Section):
+    poll_interval_s: float = Field(default=2.0, gt=0, le=600, strict=False)
+    """How often open orders are looked up at their brokers."""
+    fast_poll_s: float = Field(default=0.5, gt=0, le=600, strict=False)
+    """The interval right after placement, when fills and late rejections are most likely."""
+    fast_window_s: float = Field(default=10.0, ge=0, le=3600, strict=False)
+    """How long after placement the fast interval applies."""
 
 
 class LimitsConfig(Section):
@@ -91,6 +101,8 @@ class Config(Section):
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    kill_switch: KillSwitchConfig = Field(default_factory=KillSwitchConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     @model_validator(mode="after")
     def _at_least_one_broker(self) -> Config:

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from ordo_shared.errors import BadRequest
-from ordo_shared.models import OrderSpec, OrderType, SessionState
+from ordo_shared.models import BrokerOrderState, OrderSpec, OrderType, SessionState
 
 
 def client_tag(idempotency_key: str, length: int = 30, digits_only: bool = False) -> str:
@@ -60,9 +60,6 @@ class PlacedOrder:
     order_id: str
     broker_code: str | None = None
     broker_message: str | None = None
-
-
-BrokerOrderState = Literal["open", "partially_filled", "filled", "cancelled", "rejected", "expired"]
 
 
 @dataclass(frozen=True)
@@ -115,10 +112,10 @@ class BrokerAdapter(ABC):
     def __init__(self, broker_id: str) -> None:
         self.broker_id = broker_id
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook, most adapters need nothing
         """Open connections; called once before the first order."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once at shutdown."""
 
     @abstractmethod

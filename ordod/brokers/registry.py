@@ -24,8 +24,9 @@ def build_adapter(
     state_dir = config.daemon.state_dir
     call_timeout_s = config.retry_for(broker_id).call_timeout_s
     if isinstance(broker, PaperConfig):
-        knobs = PaperKnobs(latency_ms=broker.latency_ms, reject_code=broker.reject_code, fail_rate=broker.fail_rate)
-        return PaperBroker(broker_id, knobs, clock)
+        knobs = PaperKnobs(latency_ms=broker.latency_ms, reject_code=broker.reject_code, fail_rate=broker.fail_rate,
+                           fill_after_ms=broker.fill_after_ms, late_reject=broker.late_reject)
+        return PaperBroker(broker_id, knobs, clock, journal=state_dir / "paper" / f"{broker_id}.jsonl")
 
     key = read_secret(broker.token_key, f"brokers.{broker_id}.token_key", environ) if broker.token_key else None
     store = token_store_for(broker_id, key, state_dir)

@@ -9,19 +9,19 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from ordo_shared.models import OrderSpec
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter, BrokerOrder
 from ordod.brokers.common.token_store import token_store_for
 from ordod.brokers.errors import BrokerError
 from ordod.brokers.fyers.adapter import FyersAdapter
 from ordod.brokers.fyers.config import FyersConfig
+from ordod.brokers.hdfc.adapter import HdfcAdapter
+from ordod.brokers.hdfc.config import HdfcConfig
 from ordod.clock import Clock, ManualClock, SystemClock
 from ordod.config_base import BreakerConfig, RetryConfig
 from ordod.gateway import BrokerGateway
 from ordod.retry import Backoff
-from ordo_shared.models import OrderSpec
-from ordod.brokers.hdfc.adapter import HdfcAdapter
-from ordod.brokers.hdfc.config import HdfcConfig
 from tests.fakes import fyers as fake_fyers
 from tests.fakes import hdfc as fake_hdfc
 

@@ -14,7 +14,7 @@ from ordod.brokers.common.adapter import HttpBrokerAdapter
 from tests.brokers.helpers import RecordingSleep, fyers_adapter, gateway, hdfc_adapter, order, wall_clock
 from tests.fakes.fyers import FakeFyers
 from tests.fakes.hdfc import FakeHdfc
-from tests.fakes.server import Fault, FakeServer
+from tests.fakes.server import FakeServer, Fault
 
 
 @dataclass

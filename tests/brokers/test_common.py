@@ -135,9 +135,9 @@ def test_config_refuses_inline_secrets_and_ambiguous_references() -> None:
     assert "s3cr3t-value" not in str(inline.value)
     with pytest.raises(ConfigError, match="exactly one of file, env or credential"):
         config_from_mapping({"brokers": {"f": {**base, "app_secret": {"env": "A", "file": "/x"}}}})
-    with pytest.raises(ConfigError, match="brokers.f.rate_limit.burst: Extra inputs"):
+    with pytest.raises(ConfigError, match=r"brokers\.f\.rate_limit\.burst: Extra inputs"):
         config_from_mapping({"brokers": {"f": {**base, "app_secret": {"env": "A"}, "rate_limit": {"burst": 3}}}})
-    with pytest.raises(ConfigError, match="brokers.f.latency_ms: Extra inputs"):
+    with pytest.raises(ConfigError, match=r"brokers\.f\.latency_ms: Extra inputs"):
         config_from_mapping({"brokers": {"f": {**base, "app_secret": {"env": "A"}, "latency_ms": 1}}})
     with pytest.raises(ConfigError, match="adapter must be one of: paper, fyers, hdfc"):
         config_from_mapping({"brokers": {"f": {"adapter": "zerodha"}}})
@@ -171,7 +171,7 @@ def test_key_material_is_a_fernet_key_or_long_enough_to_derive_one() -> None:
     assert Fernet(key.encode()).decrypt(token) == b"x"
     with pytest.raises(ValueError, match="shorter than 32 bytes"):
         fernet_from_material(SecretStr("short"))
-    with pytest.raises(ConfigError, match="brokers.b.token_key"):
+    with pytest.raises(ConfigError, match=r"brokers\.b\.token_key"):
         token_store_for("b", SecretStr("short"), Path("/nonexistent"))
 
 

@@ -155,7 +155,7 @@ async def test_an_unreadable_broker_secret_stops_the_daemon_at_start(state_dir: 
     fyers, hdfc = fakes
     config = real_brokers_config(state_dir, tmp_path / "secrets", fyers, hdfc)
     (tmp_path / "secrets" / "fyers_secret").unlink()
-    with pytest.raises(ConfigError, match="brokers.fyers.app_secret: cannot read"):
+    with pytest.raises(ConfigError, match=r"brokers\.fyers\.app_secret: cannot read"):
         await Daemon(config).start()
 
 
@@ -204,5 +204,5 @@ def test_only_local_http_redirects_are_captured() -> None:
         "a": {**base, "redirect_uri": "http://127.0.0.1:7752/cb"},
         "b": {**base, "redirect_uri": "http://127.0.0.1:7752/cb"},
     })
-    with pytest.raises(ConfigError, match="already the redirect of brokers.a"):
+    with pytest.raises(ConfigError, match=r"already the redirect of brokers\.a"):
         redirect_paths(clash.brokers)

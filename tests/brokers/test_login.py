@@ -27,6 +27,10 @@ from tests.fakes import fyers as fy
 from tests.fakes import hdfc as hd
 
 
+def everything_stored_under(root: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in root.rglob("*") if p.is_file())
+
+
 class Recorder:
     def __init__(self) -> None:
         self.changes: list[tuple[str, str, str]] = []
@@ -91,11 +95,11 @@ async def test_fyers_login_completes_on_the_captured_redirect(fyers_login: Any, 
     assert query["client_id"] == fy.APP_ID and query["redirect_uri"] == fake.redirect_uri
     assert query["response_type"] == "code" and len(query["state"]) >= 16
 
-    async with aiohttp.ClientSession() as browser:  # the user's browser: follows Fyers' redirect to our route
-        async with browser.get(challenge.login_url) as page:
-            text = await page.text()
-            assert page.status == 200, text
-            assert page.headers["Cache-Control"] == "no-store"
+    # The user's browser: it follows Fyers' redirect to our route.
+    async with aiohttp.ClientSession() as browser, browser.get(challenge.login_url) as page:
+        text = await page.text()
+        assert page.status == 200, text
+        assert page.headers["Cache-Control"] == "no-store"
     assert "Logged in to Fyers" in text
 
     assert adapter.session().state == "valid" and adapter.session().expires_at is not None
@@ -134,7 +138,7 @@ async def test_a_redirect_with_a_foreign_state_is_refused(fyers_login: Any) -> N
 
 
 async def test_a_redirect_without_state_or_code_is_refused(fyers_login: Any) -> None:
-    adapter, fake, _, _ = fyers_login
+    _, fake, _, _ = fyers_login
     async with aiohttp.ClientSession() as browser:
         for query in ("?auth_code=abc", "?state=x", "?s=error&message=user+cancelled"):
             async with browser.get(fake.redirect_uri + query) as page:
@@ -143,13 +147,13 @@ async def test_a_redirect_without_state_or_code_is_refused(fyers_login: Any) -> 
 
 
 async def test_fyers_auth_code_typed_in_by_hand_completes_the_login(fyers_login: Any) -> None:
-    adapter, fake, sessions, _ = fyers_login
+    adapter, _, sessions, _ = fyers_login
     challenge = await sessions.login_start("fyers", LoginInput(), "desk")
     async with aiohttp.ClientSession() as browser, browser.get(challenge.login_url, allow_redirects=False) as page:
         location = page.headers["Location"]
     code = parse_qs(urlsplit(location).query)["auth_code"][0]
     info = await sessions.login_complete("fyers", LoginAnswer(auth_code=code), "desk")
-    assert info.state == "valid"
+    assert info.state == adapter.session().state == "valid"
 
 
 async def test_a_wrong_auth_code_fails_the_login_and_leaves_the_session_as_it_was(fyers_login: Any) -> None:
@@ -203,14 +207,14 @@ async def test_hdfc_login_runs_the_documented_steps(hdfc_login: Any, fake_hdfc: 
     assert access.body == {"apiSecret": hd.API_SECRET}
     assert recorder.changes == [("hdfc", "login_required", "valid")]
 
-    stored = b"".join(p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+    stored = everything_stored_under(tmp_path)
     for secret in (hd.PASSWORD, hd.OTP, adapter.sessions.token()):
         assert secret.encode() not in stored
         assert secret not in repr(recorder.events)
 
 
 async def test_a_wrong_otp_fails_and_the_right_one_still_works(hdfc_login: Any) -> None:
-    adapter, sessions, recorder = hdfc_login
+    _, sessions, _ = hdfc_login
     await sessions.login_start("hdfc", LoginInput(), "desk")
     with pytest.raises(LoginFailed, match="Invalid OTP") as caught:
         await sessions.login_complete("hdfc", LoginAnswer(otp="000000"), "desk")

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from tests.fakes.server import FakeServer, Fault, FaultReplies
+from tests.fakes.server import FakeServer, FaultReplies
 
 APP_ID = "ABCD1234-100"
 APP_SECRET = "fyers-app-secret-for-tests"
@@ -123,9 +123,9 @@ class FakeFyers(FakeServer):
             return problem
         fault = self.next_fault("POST /orders/sync")
         body = self.body(request)
-        if fault is None or not fault.refuses_before_validation:
-            if (invalid := _invalid_order(body)) is not None:
-                return invalid
+        invalid = None if fault is not None and fault.refuses_before_validation else _invalid_order(body)
+        if invalid is not None:
+            return invalid
         if fault is not None:
             return await self.play(fault, request, lambda: self._book(body), _FAULT_REPLIES)
         order = self._book(body)

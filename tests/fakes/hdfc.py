@@ -214,9 +214,9 @@ class FakeHdfc(FakeServer):
             return problem
         body = self.body(request)
         fault = self.next_fault("POST /orders/regular")
-        if fault is None or not fault.refuses_before_validation:
-            if (invalid := self._invalid_order(body)) is not None:
-                return invalid
+        invalid = None if fault is not None and fault.refuses_before_validation else self._invalid_order(body)
+        if invalid is not None:
+            return invalid
         if fault is not None:
             return await self.play(fault, request, lambda: self._book(body), _FAULT_REPLIES)
         return _accepted(self._book(body))

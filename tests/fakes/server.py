@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import secrets
 import time
@@ -185,7 +186,5 @@ class FakeServer:
 
     async def hang(self) -> None:
         """Answer nothing until the fake closes (the client times out long before)."""
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._release.wait(), self.hang_s)
-        except TimeoutError:
-            pass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ordo_shared.models import OrderType, Product, Side
-from ordod.brokers.base import BrokerOrder, BrokerOrderState, BrokerOrderStatus, OrderChange
+from ordo_shared.models import BrokerOrderState, OrderType, Product, Side
+from ordod.brokers.base import BrokerOrder, BrokerOrderStatus, OrderChange
 from ordod.brokers.errors import InvalidSymbol
 from ordod.brokers.fyers.schemas import (
     FundsReply,

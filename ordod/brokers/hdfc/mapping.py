@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ordo_shared.models import OrderType, Product
-from ordod.brokers.base import BrokerOrder, BrokerOrderState, BrokerOrderStatus, OrderChange
+from ordo_shared.models import BrokerOrderState, OrderType, Product
+from ordod.brokers.base import BrokerOrder, BrokerOrderStatus, OrderChange
 from ordod.brokers.hdfc.schemas import HdfcOrderType, HdfcProduct, Margins, ModifyOrderBody, OrderRow, PlaceOrderBody
 from ordod.brokers.hdfc.security_master import Instrument
 

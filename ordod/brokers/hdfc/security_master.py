@@ -95,11 +95,10 @@ class SecurityMaster:
             month = _MONTHS.get(m["mon"])
             rows = self.futures.get((exchange, m["name"], 2000 + int(m["yy"]), month or 0), [])
             return max(rows, key=lambda i: i.expiry or date.min) if rows else None
-        if m := _MONTHLY_OPTION.match(body):
-            if (month := _MONTHS.get(m["mon"])) is not None:
-                rows = self.options.get((exchange, m["name"], 2000 + int(m["yy"]), month, float(m["strike"]),
-                                         m["kind"]), [])
-                return max(rows, key=lambda i: i.expiry or date.min) if rows else None
+        if (m := _MONTHLY_OPTION.match(body)) and (month := _MONTHS.get(m["mon"])) is not None:
+            rows = self.options.get((exchange, m["name"], 2000 + int(m["yy"]), month, float(m["strike"]), m["kind"]),
+                                    [])
+            return max(rows, key=lambda i: i.expiry or date.min) if rows else None
         if m := _WEEKLY_OPTION.match(body):
             year, month, day = 2000 + int(m["yy"]), _WEEKLY_MONTHS[m["m"]], int(m["dd"])
             rows = self.options.get((exchange, m["name"], year, month, float(m["strike"]), m["kind"]), [])

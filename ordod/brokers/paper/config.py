@@ -17,3 +17,7 @@ class PaperConfig(BrokerTable):
     """When set, every order is answered with this error code."""
     fail_rate: float = Field(default=0.0, ge=0, le=1, strict=False)
     """Share of calls that fail as BROKER_UNAVAILABLE."""
+    fill_after_ms: float = Field(default=0.0, ge=0, le=86_400_000, strict=False)
+    """Accepted orders fill after this long (0: they stay open until cancelled)."""
+    late_reject: str = ""
+    """When set, accepted orders are rejected after fill_after_ms with this message."""
