@@ -76,6 +76,26 @@ async def test_a_call_whose_turn_is_past_the_bound_fails_without_waiting() -> No
     await limiter.acquire("order")  # the refused call took no slot
 
 
+async def test_background_calls_never_wait_and_always_leave_room_for_orders() -> None:
+    clock = ManualClock()
+    sleep = RecordingSleep()
+    limiter = RateLimiter(RateLimitConfig(orders_per_second=10, requests_per_second=10, requests_per_minute=0,
+                                          background_share=0.5, max_wait_s=2), clock, sleep)
+    start = clock.monotonic()
+    for _ in range(5):
+        await limiter.acquire("background")  # status polls, session checks
+    with pytest.raises(RateLimitExceeded) as refused:
+        await limiter.acquire("background")  # past its share of the second: refused at once, unsent
+    assert refused.value.sent is False
+    orders = [await limiter.acquire("order") for _ in range(5)]
+    assert orders == [start] * 5  # the other half of the second is still there for orders
+    queued = await limiter.acquire("order")  # the next order waits its turn...
+    assert queued == pytest.approx(start + 1.0)
+    with pytest.raises(RateLimitExceeded):
+        await limiter.acquire("background")  # ...and no background call slips in ahead of it
+    assert sleep.waits == [pytest.approx(1.0)]
+
+
 async def test_a_broker_back_off_pauses_every_call() -> None:
     clock = ManualClock()
     limiter = RateLimiter(RateLimitConfig(max_wait_s=5), clock, RecordingSleep(clock))

@@ -15,7 +15,7 @@ from ordo_shared.models import OrderSpec
 from ordod.brokers.base import BrokerAdapter, SessionInfo
 from ordod.brokers.common.config import RealBrokerTable
 from ordod.brokers.common.funds import FundsCheck
-from ordod.brokers.common.ratelimit import RateLimiter, Sleep
+from ordod.brokers.common.ratelimit import CallKind, RateLimiter, Sleep
 from ordod.brokers.common.session import SessionHolder
 from ordod.brokers.common.token_store import TokenStore
 from ordod.brokers.errors import BrokerError, SessionExpired
@@ -49,6 +49,13 @@ class HttpBrokerAdapter(BrokerAdapter, Generic[C]):
     async def _available_funds(self) -> float:
         """The broker's available funds, for the pre-trade check."""
 
+    @abstractmethod
+    async def _probe(self, kind: CallKind) -> None:
+        """The harmless call that proves the session and the broker (profile or funds)."""
+
+    async def health_probe(self) -> None:
+        await self._probe("request")
+
     async def _before_sending(self, spec: OrderSpec) -> None:
         """No session or not enough funds: refused here, before anything is sent."""
         self.sessions.token()
@@ -65,7 +72,7 @@ class HttpBrokerAdapter(BrokerAdapter, Generic[C]):
         if self.sessions.info().state in ("login_required", "expired"):
             return self.sessions.info()
         try:
-            await self.health_probe()
+            await self._probe("background")
         except SessionExpired:
             pass  # the HTTP layer has marked the session dead already
         except BrokerError as exc:

@@ -59,6 +59,9 @@ class RateLimitConfig(Section):
     max_wait_s: float = Field(default=2.0, ge=0, le=60, strict=False)
     """How long a call may wait for its turn; past that it fails with RATE_LIMIT_EXCEEDED
     without being sent."""
+    background_share: float = Field(default=0.5, gt=0, le=1, strict=False)
+    """The most of each request limit that background calls (order-status polls, session
+    checks) may use; they never wait, so orders always find room."""
 
 
 class RealBrokerTable(BrokerTable):

@@ -20,7 +20,9 @@ from ordod.brokers.errors import RateLimitExceeded
 from ordod.clock import Clock
 
 Sleep = Callable[[float], Awaitable[None]]
-CallKind = Literal["order", "request"]
+# "background": calls nobody waits on (status polls, session checks). They never wait for a
+# slot and never take more than their share of a window, so they cannot delay an order.
+CallKind = Literal["order", "request", "background"]
 
 
 @dataclass
@@ -55,7 +57,9 @@ class RateLimiter:
         requests = [WindowBucket(n, w) for n, w in ((config.requests_per_second, 1.0),
                                                     (config.requests_per_minute, 60.0)) if n > 0]
         orders = [WindowBucket(config.orders_per_second, 1.0)] if config.orders_per_second > 0 else []
-        self._buckets: dict[CallKind, list[WindowBucket]] = {"request": requests, "order": orders + requests}
+        background = [WindowBucket(max(1, int(b.capacity * config.background_share)), b.window_s) for b in requests]
+        self._buckets: dict[CallKind, list[WindowBucket]] = {
+            "request": requests, "order": orders + requests, "background": background + requests}
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -69,10 +73,9 @@ class RateLimiter:
         buckets = self._buckets[kind]
         at = max([now, self._paused_until, *(b.earliest(now) for b in buckets)])
         wait = at - now
-        if wait > self.max_wait_s:
+        if wait > (0.0 if kind == "background" else self.max_wait_s):
             raise RateLimitExceeded(
-                f"client-side rate limit: next slot in {wait:.2f}s, longer than the {self.max_wait_s:g}s "
-                "an order may wait; not sent",
+                f"client-side rate limit: next slot in {wait:.2f}s, longer than a {kind} call may wait; not sent",
                 retry_after_s=wait, sent=False,
             )
         # Reserve before sleeping so calls arriving meanwhile queue behind this one.

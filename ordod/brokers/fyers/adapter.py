@@ -22,7 +22,7 @@ from ordod.brokers.base import (
     SessionInfo,
 )
 from ordod.brokers.common.adapter import HttpBrokerAdapter
-from ordod.brokers.common.ratelimit import Sleep
+from ordod.brokers.common.ratelimit import CallKind, Sleep
 from ordod.brokers.common.token_store import TokenStore
 from ordod.brokers.errors import BrokerUnavailable, OrderRejected, SessionExpired
 from ordod.brokers.fyers import mapping
@@ -76,7 +76,7 @@ class FyersAdapter(HttpBrokerAdapter[FyersConfig]):
         _order_id(reply, "modify")
 
     async def order_status(self, order_id: str) -> BrokerOrderStatus:
-        book = await self._http.orders({"id": order_id})
+        book = await self._http.orders({"id": order_id}, kind="background")  # polled by the tracker
         for row in book.orderBook:
             if row.id == order_id:
                 return mapping.status_of(row)
@@ -97,8 +97,8 @@ class FyersAdapter(HttpBrokerAdapter[FyersConfig]):
 
     # Session (state, refresh and verification come from HttpBrokerAdapter)
 
-    async def health_probe(self) -> None:
-        await self._http.profile()
+    async def _probe(self, kind: CallKind) -> None:
+        await self._http.profile(kind)
 
     async def login_start(self, given: LoginInput) -> LoginChallenge:
         state = secrets.token_urlsafe(24)

@@ -59,11 +59,11 @@ class FyersHttp:
     async def cancel_order(self, body: CancelOrderBody) -> OrderReply:
         return await self._call("DELETE", ORDERS_SYNC, OrderReply, kind="order", json_body=body.model_dump())
 
-    async def orders(self, params: dict[str, str] | None = None) -> OrderBookReply:
-        return await self._call("GET", "/orders", OrderBookReply, params=params)
+    async def orders(self, params: dict[str, str] | None = None, kind: CallKind = "request") -> OrderBookReply:
+        return await self._call("GET", "/orders", OrderBookReply, kind=kind, params=params)
 
-    async def profile(self) -> Envelope:
-        return await self._call("GET", "/profile", Envelope)
+    async def profile(self, kind: CallKind = "request") -> Envelope:
+        return await self._call("GET", "/profile", Envelope, kind=kind)
 
     async def funds(self) -> FundsReply:
         return await self._call("GET", "/funds", FundsReply)

@@ -23,7 +23,7 @@ from ordod.brokers.base import (
     SessionInfo,
 )
 from ordod.brokers.common.adapter import HttpBrokerAdapter
-from ordod.brokers.common.ratelimit import Sleep
+from ordod.brokers.common.ratelimit import CallKind, Sleep
 from ordod.brokers.common.token_store import TokenStore
 from ordod.brokers.errors import BrokerError, OrderRejected, OutcomeUnknown
 from ordod.brokers.hdfc import mapping
@@ -95,7 +95,7 @@ class HdfcAdapter(HttpBrokerAdapter[HdfcConfig]):
         await self._http.modify_order(order_id, mapping.modify_body(change))
 
     async def order_status(self, order_id: str) -> BrokerOrderStatus:
-        for row in await self._http.order(order_id):
+        for row in await self._http.order(order_id, kind="background"):  # polled by the tracker
             if row.order_id == order_id:
                 return mapping.status_of(row)
         raise OrderRejected(f"HDFC has no order {order_id}", broker_message="order not found")
@@ -119,8 +119,8 @@ class HdfcAdapter(HttpBrokerAdapter[HdfcConfig]):
 
     # Session (state, refresh and verification come from HttpBrokerAdapter)
 
-    async def health_probe(self) -> None:
-        await self._http.margins()
+    async def _probe(self, kind: CallKind) -> None:
+        await self._http.margins(kind)
 
     async def login_start(self, given: LoginInput) -> LoginChallenge:
         username = given.username or self.config.username

@@ -64,11 +64,11 @@ class HdfcHttp:
     async def orders(self) -> list[OrderRow]:
         return _rows(await self._call("GET", V1 + "/orders"))
 
-    async def order(self, order_id: str) -> list[OrderRow]:
-        return _rows(await self._call("GET", f"{V1}/orders/{order_id}"))
+    async def order(self, order_id: str, kind: CallKind = "request") -> list[OrderRow]:
+        return _rows(await self._call("GET", f"{V1}/orders/{order_id}", kind=kind))
 
-    async def margins(self) -> Margins:
-        return _data(await self._call("GET", V1 + "/user/margins"), Margins, "GET user/margins")
+    async def margins(self, kind: CallKind = "request") -> Margins:
+        return _data(await self._call("GET", V1 + "/user/margins", kind=kind), Margins, "GET user/margins")
 
     async def security_master(self) -> str:
         """The CSV; unauthenticated, no api_key."""
