@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -92,6 +92,7 @@ class BrokerGateway:
 
     async def place(self, order: BrokerOrder, halted: IsHalted) -> BrokerResult:
         """Place ``order`` at this broker; ``halted`` is the kill switch, checked before every attempt."""
+        order = replace(order, halted=halted)
         started = self._clock.monotonic()
         deadline = started + self.retry.order_deadline_s
         attempts = 0

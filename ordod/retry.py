@@ -15,6 +15,7 @@ from ordod.brokers.errors import (
     BrokerError,
     BrokerTimeout,
     BrokerUnavailable,
+    HaltedBeforeSending,
     OrderRejected,
     OutcomeUnknown,
     RateLimitExceeded,
@@ -55,7 +56,7 @@ def counts_against_breaker(error: BrokerError) -> bool:
     rejection says the broker is working fine."""
     if isinstance(error, NotFoundAfterLookup):
         return counts_against_breaker(error.cause)
-    return not isinstance(error, OrderRejected | SessionExpired)
+    return not isinstance(error, OrderRejected | SessionExpired | HaltedBeforeSending)
 
 
 @dataclass(frozen=True)

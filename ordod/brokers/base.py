@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -30,11 +31,13 @@ def client_tag(idempotency_key: str, length: int = 30, digits_only: bool = False
 
 @dataclass(frozen=True)
 class BrokerOrder:
-    """What the pipeline hands an adapter to place."""
+    """What the pipeline hands an adapter to place. ``halted`` is the kill switch: an adapter
+    that makes the order wait (its rate limiter) asks it again right before sending."""
 
     order_ref: str
     idempotency_key: str
     spec: OrderSpec
+    halted: Callable[[], bool] = field(default=lambda: False, compare=False, repr=False)
 
     @property
     def tag(self) -> str:

@@ -50,6 +50,13 @@ class BrokerTimeout(BrokerError, TimeoutError):
     code = BrokerErrorCode.TIMEOUT
 
 
+class HaltedBeforeSending(BrokerError):
+    """The kill switch went on while the order waited for its turn at the rate limiter."""
+
+    code = BrokerErrorCode.KILL_SWITCH_ACTIVE
+    default_sent = False
+
+
 class OutcomeUnknown(BrokerError):
     """The broker may hold the order and we cannot find out now."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ from pydantic import SecretStr
 from ordo_shared.models import OrderSpec
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter, BrokerOrder
+from ordod.brokers.common.ratelimit import Sleep
 from ordod.brokers.common.token_store import token_store_for
 from ordod.brokers.errors import BrokerError
 from ordod.brokers.fyers.adapter import FyersAdapter
@@ -42,11 +44,11 @@ def fyers_config(base_url: str = "http://127.0.0.1:9/api/v3", **overrides: Any) 
 
 
 def fyers_adapter(fake: fake_fyers.FakeFyers, state_dir: Path, clock: Clock | None = None,
-                  call_timeout_s: float = 2.0, **overrides: Any) -> FyersAdapter:
+                  call_timeout_s: float = 2.0, sleep: Sleep = asyncio.sleep, **overrides: Any) -> FyersAdapter:
     config = fyers_config(**{"base_url": fake.base_url, "redirect_uri": fake.redirect_uri, **overrides})
     store = token_store_for("fyers", None, state_dir)
     return FyersAdapter("fyers", config, SecretStr(fake_fyers.APP_SECRET), store, clock or SystemClock(),
-                        call_timeout_s)
+                        call_timeout_s, sleep)
 
 
 def hdfc_config(base_url: str = "http://127.0.0.1:9", **overrides: Any) -> HdfcConfig:

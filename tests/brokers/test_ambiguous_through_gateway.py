@@ -133,3 +133,25 @@ async def test_session_expired_mid_order_is_reported_and_not_retried(venue: Venu
     result = await gateway(venue.adapter).place(order("k-exp"), halted=lambda: False)
     assert (result.status, result.error_code, result.attempts) == ("error", "SESSION_EXPIRED", 1)
     assert venue.adapter.session().state == "login_required"
+
+
+async def test_an_order_waiting_its_turn_when_the_kill_switch_goes_on_is_never_sent(
+    fake_fyers: FakeFyers, tmp_path: Path,
+) -> None:
+    switch = {"on": False}
+
+    async def wait_while_the_desk_hits_the_switch(seconds: float) -> None:
+        switch["on"] = True
+
+    adapter = fyers_adapter(fake_fyers, tmp_path, clock=wall_clock(), sleep=wait_while_the_desk_hits_the_switch,
+                            rate_limit={"orders_per_second": 1, "max_wait_s": 5})
+    await adapter.start()
+    try:
+        await adapter.sessions.adopt(fake_fyers.issue_token())
+        first = await gateway(adapter).place(order("k-first"), halted=lambda: switch["on"])
+        second = await gateway(adapter).place(order("k-second"), halted=lambda: switch["on"])
+    finally:
+        await adapter.close()
+    assert first.status == "success"
+    assert (second.status, second.error_code, second.attempts) == ("error", "KILL_SWITCH_ACTIVE", 1)
+    assert len(fake_fyers.calls("POST", "/orders/sync")) == 1

@@ -51,6 +51,8 @@ def real_brokers_config(state_dir: Path, secrets_dir: Path, fyers: fy.FakeFyers,
                      "password": {"file": str(secrets_dir / "hdfc_password")}},
         },
         retry={"initial_backoff_ms": 1, "max_backoff_ms": 5, "lookup_delay_ms": 0, **retry},
+        # Status polls would notice a dead session too; kept slow so the order is what notices it here.
+        tracking={"poll_interval_s": 600, "fast_poll_s": 600},
     )
 
 

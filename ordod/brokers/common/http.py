@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -18,7 +18,14 @@ import aiohttp
 
 from ordod.brokers.common.ratelimit import CallKind, RateLimiter
 from ordod.brokers.common.session import SessionHolder
-from ordod.brokers.errors import BrokerError, BrokerTimeout, BrokerUnavailable, RateLimitExceeded, SessionExpired
+from ordod.brokers.errors import (
+    BrokerError,
+    BrokerTimeout,
+    BrokerUnavailable,
+    HaltedBeforeSending,
+    RateLimitExceeded,
+    SessionExpired,
+)
 
 log = logging.getLogger("ordod.brokers.http")
 
@@ -98,10 +105,14 @@ class JsonHttp:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
+        halted: Callable[[], bool] | None = None,
     ) -> HttpReply:
-        """One call, after its turn at the rate limiter. Raises ``BrokerError`` for transport
-        faults only; what the broker answered is for the caller to judge."""
+        """One call, after its turn at the rate limiter (and, for an order, after asking the
+        kill switch once more: the wait may have been long). Raises ``BrokerError`` for
+        transport faults only; what the broker answered is for the caller to judge."""
         await self.limiter.acquire(kind)
+        if halted is not None and halted():
+            raise HaltedBeforeSending(f"{method} {path}: the kill switch went on while this waited its turn; not sent")
         if self._session is None:
             await self.start()
         assert self._session is not None

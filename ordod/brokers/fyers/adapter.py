@@ -64,7 +64,7 @@ class FyersAdapter(HttpBrokerAdapter[FyersConfig]):
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
         mapping.check_symbol(order.spec.symbol)
         await self._before_sending(order.spec)
-        reply = await self._http.place_order(mapping.place_body(order, self.config.offline_order))
+        reply = await self._http.place_order(mapping.place_body(order, self.config.offline_order), order.halted)
         return PlacedOrder(_order_id(reply, "place"), broker_code=_code(reply), broker_message=reply.message)
 
     async def cancel_order(self, order_id: str) -> None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -50,8 +51,9 @@ class FyersHttp:
                            "response_type": "code", "state": state})
         return f"{self._http.base_url}/generate-authcode?{query}"
 
-    async def place_order(self, body: PlaceOrderBody) -> OrderReply:
-        return await self._call("POST", ORDERS_SYNC, OrderReply, kind="order", json_body=body.model_dump())
+    async def place_order(self, body: PlaceOrderBody, halted: Callable[[], bool]) -> OrderReply:
+        return await self._call("POST", ORDERS_SYNC, OrderReply, kind="order", json_body=body.model_dump(),
+                                halted=halted)
 
     async def modify_order(self, body: ModifyOrderBody) -> OrderReply:
         return await self._call("PATCH", ORDERS_SYNC, OrderReply, kind="order", json_body=body.model_dump())
@@ -72,10 +74,11 @@ class FyersHttp:
         return await self._call("POST", "/validate-authcode", TokenReply, json_body=body.model_dump(), token=False)
 
     async def _call(self, method: str, path: str, model: type[R], *, kind: CallKind = "request",
-                    params: dict[str, str] | None = None, json_body: Any = None, token: bool = True) -> R:
+                    params: dict[str, str] | None = None, json_body: Any = None, token: bool = True,
+                    halted: Callable[[], bool] | None = None) -> R:
         headers = {"Authorization": f"{self._config.app_id}:{self._session.token()}"} if token else None
         reply = await self._http.request(method, path, kind=kind, params=params, json_body=json_body,
-                                         headers=headers)
+                                         headers=headers, halted=halted)
         what = f"{method} {path}"
         self._http.raise_judged(error_from_reply(reply, what, order_call=kind == "order"),
                                 self._session if token else None)

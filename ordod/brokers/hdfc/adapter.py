@@ -85,7 +85,7 @@ class HdfcAdapter(HttpBrokerAdapter[HdfcConfig]):
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
         instrument = (await self.master.get()).resolve(order.spec.symbol)
         await self._before_sending(order.spec)
-        placed = await self._http.place_order(mapping.place_body(order, instrument, self.config.amo))
+        placed = await self._http.place_order(mapping.place_body(order, instrument, self.config.amo), order.halted)
         return PlacedOrder(placed.order_id, broker_code="success")  # InvestRight answers a status, no code
 
     async def cancel_order(self, order_id: str) -> None:

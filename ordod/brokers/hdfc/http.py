@@ -4,6 +4,7 @@ the mandatory ``User-Agent``, ``api_key`` on every query, and every reply judged
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -49,8 +50,9 @@ class HdfcHttp:
 
     # Orders
 
-    async def place_order(self, body: PlaceOrderBody) -> OrderIdData:
-        reply = await self._call("POST", ORDERS_REGULAR, kind="order", json_body=body.model_dump(exclude_none=True))
+    async def place_order(self, body: PlaceOrderBody, halted: Callable[[], bool]) -> OrderIdData:
+        reply = await self._call("POST", ORDERS_REGULAR, kind="order", json_body=body.model_dump(exclude_none=True),
+                                 halted=halted)
         return _data(reply, OrderIdData, "POST orders/regular")
 
     async def modify_order(self, order_id: str, body: ModifyOrderBody) -> OrderIdData:
@@ -117,10 +119,11 @@ class HdfcHttp:
                               f"{message_of(body) or 'no reason given'}")
         return body
 
-    async def _call(self, method: str, path: str, *, kind: CallKind = "request", json_body: Any = None) -> HttpReply:
+    async def _call(self, method: str, path: str, *, kind: CallKind = "request", json_body: Any = None,
+                    halted: Callable[[], bool] | None = None) -> HttpReply:
         token = self._session.token()
         reply = await self._http.request(method, path, kind=kind, params={"api_key": self._api_key.get_secret_value()},
-                                         json_body=json_body, headers={"Authorization": token})
+                                         json_body=json_body, headers={"Authorization": token}, halted=halted)
         self._http.raise_judged(error_from_reply(reply, f"{method} {path}"), self._session)
         return reply
 
