@@ -38,6 +38,11 @@ class RateLimitExceeded(BrokerError):
     default_sent = False
 
 
+class ClientRateLimited(RateLimitExceeded):
+    """Ordo's own rate limiter refused the call: the broker was never asked, and says nothing
+    about the broker's health."""
+
+
 class BrokerUnavailable(BrokerError):
     """Transport failure. ``sent=False`` when the request certainly never left."""
 

@@ -52,7 +52,7 @@ def venue(request: pytest.FixtureRequest) -> Venue:
 
 async def test_read_timeout_after_the_broker_accepted_finds_the_order_and_places_no_second(venue: Venue) -> None:
     venue.fake.fault(venue.place, Fault("accept_then_hang"))
-    result = await gateway(venue.adapter, call_timeout_s=0.3).place(order("k-hang-accepted"), halted=lambda: False)
+    result = await gateway(venue.adapter).place(order("k-hang-accepted"), halted=lambda: False)
     assert (result.status, result.attempts, venue.posts()) == ("success", 1, 1)
     assert [result.order_id] == venue.order_ids()
     assert "found by tag" in (result.broker_message or "")
@@ -60,7 +60,7 @@ async def test_read_timeout_after_the_broker_accepted_finds_the_order_and_places
 
 async def test_timeout_where_the_broker_never_booked_it_is_retried_once_and_placed_once(venue: Venue) -> None:
     venue.fake.fault(venue.place, Fault("hang"))
-    result = await gateway(venue.adapter, call_timeout_s=0.3).place(order("k-hang-lost"), halted=lambda: False)
+    result = await gateway(venue.adapter).place(order("k-hang-lost"), halted=lambda: False)
     assert (result.status, result.attempts, venue.posts(), venue.lookups()) == ("success", 2, 2, 1)
     assert [result.order_id] == venue.order_ids()
 
@@ -98,7 +98,7 @@ async def test_lookup_impossible_is_outcome_unknown_and_never_retried(venue: Ven
 async def test_found_but_rejected_by_the_broker_is_that_rejection(venue: Venue) -> None:
     venue.make_poor()
     venue.fake.fault(venue.place, Fault("accept_then_hang"))
-    result = await gateway(venue.adapter, call_timeout_s=0.3).place(order("k-rej", qty=100), halted=lambda: False)
+    result = await gateway(venue.adapter).place(order("k-rej", qty=100), halted=lambda: False)
     assert (result.status, result.error_code, result.attempts, venue.posts()) == ("error", "INSUFFICIENT_FUNDS", 1, 1)
     assert len(venue.order_ids()) == 1
 

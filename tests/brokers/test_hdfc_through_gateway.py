@@ -15,7 +15,7 @@ async def test_a_book_that_does_not_echo_our_reference_never_leads_to_a_second_o
 ) -> None:
     fake_hdfc.echo_reference = False
     fake_hdfc.fault("POST /orders/regular", Fault("accept_then_hang"))
-    result = await gateway(hdfc, call_timeout_s=0.3).place(order("k-noecho"), halted=lambda: False)
+    result = await gateway(hdfc).place(order("k-noecho"), halted=lambda: False)
     assert (result.status, result.error_code, result.attempts) == ("error", "OUTCOME_UNKNOWN", 1)
     assert len(fake_hdfc.orders) == 1
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ordod.brokers.common.config import RateLimitConfig
-from ordod.brokers.errors import RateLimitExceeded
+from ordod.brokers.errors import ClientRateLimited
 from ordod.clock import Clock
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -74,7 +74,7 @@ class RateLimiter:
         at = max([now, self._paused_until, *(b.earliest(now) for b in buckets)])
         wait = at - now
         if wait > (0.0 if kind == "background" else self.max_wait_s):
-            raise RateLimitExceeded(
+            raise ClientRateLimited(
                 f"client-side rate limit: next slot in {wait:.2f}s, longer than a {kind} call may wait; not sent",
                 retry_after_s=wait, sent=False,
             )
