@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ordo_shared.client_config import default_state_dir
 from ordo_shared.models import BrokerId
@@ -119,21 +119,27 @@ class Config(Section):
     kill_switch: KillSwitchConfig = Field(default_factory=KillSwitchConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
-    @model_validator(mode="after")
-    def _at_least_one_broker(self) -> Config:
-        if not any(b.enabled for b in self.brokers.values()):
+    @field_validator("brokers")
+    @classmethod
+    def _at_least_one_broker(cls, brokers: dict[str, BrokerConfig]) -> dict[str, BrokerConfig]:
+        if not any(b.enabled for b in brokers.values()):
             raise ValueError("at least one broker must be enabled")
-        return self
+        return brokers
 
     @property
     def token_file(self) -> Path:
         return self.auth.token_file or self.daemon.state_dir / "token"
 
     def breaker_for(self, broker_id: str) -> BreakerConfig:
-        return self.brokers[broker_id].breaker or self.breaker
+        """The [breaker] defaults with this broker's own keys on top."""
+        override = self.brokers[broker_id].breaker
+        return self.breaker if override is None else self.breaker.model_copy(
+            update=override.model_dump(exclude_unset=True))
 
     def retry_for(self, broker_id: str) -> RetryConfig:
-        return self.brokers[broker_id].retry or self.retry
+        """The [retry] defaults with this broker's own keys on top."""
+        override = self.brokers[broker_id].retry
+        return self.retry if override is None else self.retry.model_copy(update=override.model_dump(exclude_unset=True))
 
     def with_state_dir(self, state_dir: Path) -> Config:
         return self.model_copy(update={"daemon": self.daemon.model_copy(update={"state_dir": state_dir})})
