@@ -39,6 +39,9 @@ def ensure_token_file(path: Path) -> str:
         return token
     if not token:
         raise ValueError(f"token file {path} is empty")
+    if path.stat().st_mode & 0o077:
+        # Like ssh with a private key: a token others can read is not a secret any more.
+        raise PermissionError(f"token file {path} is readable by others; run: chmod 600 {path}")
     return token
 
 

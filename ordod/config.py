@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, field_validator
 
 from ordo_shared.client_config import default_state_dir
 from ordo_shared.models import BrokerId
@@ -104,21 +104,27 @@ class Config(Section):
     kill_switch: KillSwitchConfig = Field(default_factory=KillSwitchConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
-    @model_validator(mode="after")
-    def _at_least_one_broker(self) -> Config:
-        if not any(b.enabled for b in self.brokers.values()):
+    @field_validator("brokers")
+    @classmethod
+    def _at_least_one_broker(cls, brokers: dict[str, BrokerConfig]) -> dict[str, BrokerConfig]:
+        if not any(b.enabled for b in brokers.values()):
             raise ValueError("at least one broker must be enabled")
-        return self
+        return brokers
 
     @property
     def token_file(self) -> Path:
         return self.auth.token_file or self.daemon.state_dir / "token"
 
     def breaker_for(self, broker_id: str) -> BreakerConfig:
-        return self.brokers[broker_id].breaker or self.breaker
+        """The [breaker] defaults with this broker's own keys on top."""
+        override = self.brokers[broker_id].breaker
+        return self.breaker if override is None else self.breaker.model_copy(
+            update=override.model_dump(exclude_unset=True))
 
     def retry_for(self, broker_id: str) -> RetryConfig:
-        return self.brokers[broker_id].retry or self.retry
+        """The [retry] defaults with this broker's own keys on top."""
+        override = self.brokers[broker_id].retry
+        return self.retry if override is None else self.retry.model_copy(update=override.model_dump(exclude_unset=True))
 
     def with_state_dir(self, state_dir: Path) -> Config:
         return self.model_copy(update={"daemon": self.daemon.model_copy(update={"state_dir": state_dir})})
@@ -133,6 +139,8 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
             loc = list(err["loc"])
             if len(loc) > 2 and loc[0] == "brokers" and loc[2] in ADAPTER_KINDS:
                 del loc[2]  # the union's tag: the table is already named by its adapter key
+            if err["type"] == "unknown_adapter":
+                loc.append("adapter")
             key = ".".join(str(p) for p in loc) or "(top level)"
             problems.append(f"{key}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

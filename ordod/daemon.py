@@ -38,6 +38,8 @@ from ordod.zmq_server import ZmqServer
 
 log = logging.getLogger("ordod")
 
+MAINTENANCE_INTERVAL_S = 300.0
+
 
 @dataclass
 class Daemon:
@@ -133,6 +135,7 @@ class Daemon:
             asyncio.create_task(self.health.run(), name="health"),
             asyncio.create_task(self.reconciler.run(), name="reconciler"),
             asyncio.create_task(self.tracker.run(), name="tracker"),
+            asyncio.create_task(self._maintain(), name="maintenance"),
             asyncio.create_task(self.sessions.run(cfg.daemon.session_check_interval_s), name="sessions"),
         ]
         log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
@@ -169,6 +172,17 @@ class Daemon:
         self._lock.release()
         self.stopped.set()
         log.info("ordod stopped")
+
+    async def _maintain(self) -> None:
+        """Housekeeping that keeps a long-running daemon's memory flat."""
+        while True:
+            await asyncio.sleep(MAINTENANCE_INTERVAL_S)
+            try:
+                purged = await self.idempotency.purge_expired(self.clock.time())
+                if purged:
+                    log.info("expired idempotency keys purged count=%d", purged)
+            except Exception:
+                log.exception("maintenance pass failed")
 
     def _breaker_changed(self, broker_id: str, old: BreakerState, new: BreakerState) -> None:
         self.audit.record("breaker.changed", broker_id=broker_id, data={"old": old, "new": new})

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,7 @@ def test_ordo_up_starts_daemon_and_tui_and_quitting_stops_both(tmp_path: Path) -
     write_config(config, {"daemon": {"state_dir": str(state), "rep_endpoint": f"tcp://127.0.0.1:{free_port()}",
                                      "pub_endpoint": f"tcp://127.0.0.1:{free_port()}", "http_listen": ""}})
     ordo = Path(sys.executable).parent / "ordo"
-    session = f"ordo-up-{tmp_path.name}"[:60]
+    session = f"ordo-up-{uuid.uuid4().hex[:12]}"
     done = tmp_path / "exit-code"
     command = f"{ordo} up --state-dir {state} --daemon-config {config}; echo $? > {done}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30", command], check=True)
