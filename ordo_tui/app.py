@@ -35,8 +35,8 @@ class OrdoApp(App[int]):
         Binding("ctrl+o", "focus_order", "Order", priority=True),
         Binding("ctrl+f", "focus_filter", "Filter", priority=True),
         Binding("ctrl+r", "reconnect", "Reconnect", priority=True),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("f1", "help", "Help", show=False),
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 

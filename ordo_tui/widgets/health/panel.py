@@ -51,4 +51,4 @@ class BrokerHealthPanel(DataTable[Text | str]):
             return
         for b in health.brokers:
             for key, value in broker_cells(b).items():
-                self.update_cell(b.broker_id, key, value)
+                self.update_cell(b.broker_id, key, value, update_width=True)

@@ -62,7 +62,7 @@ class KillSwitchBanner(Static):
             text = Text.assemble(("KILL SWITCH OFF", "bold"), "  orders flow to the brokers   ·   "
                                  "ctrl+k or click to engage")
             if state.set_by:
-                text.append(f"\nlast released by {state.set_by} at {utc_stamp(state.set_at)}", style="dim")
+                text.append(f"   ·   released by {state.set_by} at {utc_stamp(state.set_at)}", style="dim")
         if self.pending is not None:
             text.append(f"   [{'engaging' if self.pending else 'releasing'}…]", style="bold blink")
         if self.stale and state is not None:

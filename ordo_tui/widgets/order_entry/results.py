@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from ordo_shared.models import BrokerResult, OrderRecord, PlaceOrderReply
 from ordo_tui.errors import OrderRefused, OrderUnconfirmed
-from ordo_tui.model.formatting import describe_order, result_detail
+from ordo_tui.model.formatting import describe_order
 from ordo_tui.model.submissions import Submission
 
 STATUS_STYLE = {"success": "bold green", "partial_success": "bold black on yellow", "failed": "bold white on red",
@@ -19,9 +19,10 @@ STATUS_STYLE = {"success": "bold green", "partial_success": "bold black on yello
 def results_table(results: list[BrokerResult]) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 1), expand=False)
     for r in results:
-        latency = f"{r.latency_ms:,.1f} ms" if r.attempts else ""
-        table.add_row(Text(r.broker_id, style="bold"), Text(r.status, style=STATUS_STYLE[r.status]),
-                      result_detail(r), latency)
+        detail = Text(r.order_id or "placed") if r.status == "success" else Text(r.error_code or "ERROR", style="bold")
+        tries = f"{r.attempts} attempt{'s' if r.attempts != 1 else ''}"
+        detail.append(f"\n{tries} · {r.latency_ms:,.1f} ms" if r.attempts else f"\n{r.message}", style="dim")
+        table.add_row(Text(r.broker_id, style="bold"), Text(r.status, style=STATUS_STYLE[r.status]), detail)
     return table
 
 
@@ -29,13 +30,15 @@ class OrderResults(Static):
     def on_mount(self) -> None:
         self.border_title = "Last order"
         self.state = "idle"
+        self.headline = ""
         self.update(Text("No order sent yet.", style="dim"))
 
-    def _show(self, state: str, *parts: RenderableType) -> None:
+    def _show(self, state: str, headline: Text, *parts: RenderableType) -> None:
         self.state = state
+        self.headline = headline.plain.strip()
         for name in ("sending", "answered", "unconfirmed", "refused"):
             self.set_class(state == name, f"-{name}")
-        self.update(Group(*parts))
+        self.update(Group(headline, *parts))
 
     def sending(self, submission: Submission) -> None:
         again = " (re-send, same key)" if submission.resend else ""
@@ -45,10 +48,9 @@ class OrderResults(Static):
 
     def answered(self, submission: Submission, reply: PlaceOrderReply) -> None:
         status = reply.status.replace("_", " ").upper()
-        head = Text.assemble((f" {status} ", STATUS_STYLE[reply.status]), f"  {reply.order_ref}",
-                             f"  HTTP {reply.http_status}")
-        parts: list[RenderableType] = [head, Text(describe_order(submission.spec), style="dim"),
-                                       results_table(reply.results)]
+        head = Text.assemble((f" {status} ", STATUS_STYLE[reply.status]), f"  {reply.order_ref}")
+        parts: list[RenderableType] = [head, Text(f"{describe_order(submission.spec)} · HTTP {reply.http_status}",
+                                                  style="dim"), results_table(reply.results)]
         if reply.replayed:
             parts.append(Text("answer replayed from the daemon's store: no new order was placed", style="italic"))
         self._show("answered", *parts)
