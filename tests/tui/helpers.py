@@ -10,7 +10,7 @@ from dataclasses import replace
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Select
+from textual.widgets import Input, Select
 
 from ordo_shared.client_config import ClientSettings
 from ordo_tui.app import OrdoApp, make_app
@@ -52,22 +52,28 @@ async def connected(pilot: Pilot[int]) -> None:
                      "connected with broker health")
 
 
-async def type_into(pilot: Pilot[int], selector: str, text: str) -> None:
+async def type_into(pilot: Pilot[int], selector: str, text: str, keys: bool) -> None:
+    """Click the field and type: key by key (``keys``), or as one paste, which is quicker
+    (each simulated key press waits for the app to go idle)."""
     await pilot.click(selector)
-    await pilot.press(*text)
+    if keys:
+        await pilot.press(*text)
+    else:
+        pilot.app.screen.query_one(selector, Input).insert_text_at_cursor(text)
+        await pilot.pause()
 
 
 async def fill_order(pilot: Pilot[int], symbol: str = "NSE:SBIN-EQ", qty: str = "10",
-                     order_type: str = "MARKET", price: str = "") -> None:
+                     order_type: str = "MARKET", price: str = "", keys: bool = False) -> None:
     app = pilot.app
     assert isinstance(app, OrdoApp)
-    await type_into(pilot, "#symbol", symbol)
-    await type_into(pilot, "#qty", qty)
+    await type_into(pilot, "#symbol", symbol, keys)
+    await type_into(pilot, "#qty", qty, keys)
     if order_type != "MARKET":
         app.desk.form.query_one("#order_type", Select).value = order_type
         await pilot.pause()
     if price:
-        await type_into(pilot, "#price", price)
+        await type_into(pilot, "#price", price, keys)
 
 
 async def send_order(pilot: Pilot[int]) -> None:

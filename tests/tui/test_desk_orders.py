@@ -22,7 +22,7 @@ async def test_an_order_placed_through_the_form_shows_both_brokers_in_the_blotte
         app = desk(link)
         async with app.run_test(size=SIZE) as pilot:
             await connected(pilot)
-            await fill_order(pilot, order_type="LIMIT", price="500.5")
+            await fill_order(pilot, order_type="LIMIT", price="500.5", keys=True)
             await send_order(pilot)
             await wait_until(pilot, lambda: len(app.desk.blotter.book) == 1, "the order in the blotter")
             record = app.desk.blotter.book.rows()[0]
