@@ -39,8 +39,10 @@ def result_detail(result: BrokerResult) -> str:
 
 
 def results_summary(results: list[BrokerResult]) -> str:
+    """``fyers ✓  hdfc ✗ RATE_LIMIT_EXCEEDED after 3 attempts``: order ids are in the details."""
     marks = {"success": "✓", "error": "✗", "skipped": "–"}
-    return "  ".join(f"{r.broker_id} {marks[r.status]} {result_detail(r)}" for r in results)
+    return "  ".join(f"{r.broker_id} {marks[r.status]}" + ("" if r.status == "success" else f" {result_detail(r)}")
+                     for r in results)
 
 
 def audit_summary(event: Event) -> str:
