@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 run: $(STAMP)  ## daemon on two paper brokers + the TUI; quitting the TUI stops the daemon
 	$(BIN)/ordo up
 
-test: $(STAMP)  ## the whole suite
+test: $(STAMP)  ## the whole suite (the TUI's end-to-end test runs under tmux: installed if missing, when root)
+	command -v tmux >/dev/null || (apt-get update && apt-get install -y tmux) || echo "tmux not installed: its test will be skipped"
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)  ## benchmarks (never part of make test)

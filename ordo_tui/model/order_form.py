@@ -77,8 +77,8 @@ def build_order(values: FormValues) -> OrderSpec | FieldErrors:
     except ValidationError as exc:
         for err in exc.errors(include_url=False, include_input=False):
             field = str(err["loc"][0]) if err["loc"] else "order"
-            if err["type"] == "missing" and field in errors:
-                continue  # already explained by the parse step above
+            if (err["type"] == "missing" and field in errors) or (field == "order" and errors):
+                continue  # already explained at a field by the parse step above
             errors.setdefault(field, _FRIENDLY.get((field, err["type"]), err["msg"]))
         return errors
     return errors or spec
