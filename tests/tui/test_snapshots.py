@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from ordo_shared.models import KillSwitchState, PlaceOrderReply
 from ordo_tui.app import OrdoApp
 from tests.tui.helpers import SIZE, connected, desk, fill_order, send_order, wait_until
-from tests.tui.scripted_link import T0, ScriptedLink, broker, failed, ok
+from tests.tui.scripted_link import T0, ScriptedLink, broker, failed, ok, order
 
 Compare = Callable[..., bool]
 
@@ -55,15 +55,14 @@ def test_main_screen_breaker_open(snap_compare: Compare) -> None:
     assert snap_compare(_app(link), terminal_size=SIZE, run_before=_settled())
 
 
-def test_main_screen_order_with_partial_success(snap_compare: Compare) -> None:
+def partial_success_desk() -> tuple[Any, Callable[[Pilot[int]], Awaitable[None]]]:
+    """The desk just after a LIMIT order that hdfc rate-limited (also docs/tui.svg)."""
     link = ScriptedLink()
     results = [ok("fyers", 3), failed("hdfc", "RATE_LIMIT_EXCEEDED")]
     link.reply = PlaceOrderReply(status="partial_success", http_status=207, order_ref="ORD-0003",
                                  idempotency_key="tui-snapshot-key", results=results)
 
     async def place(pilot: Pilot[int]) -> None:
-        from tests.tui.scripted_link import order
-
         link.orders.append(order("ORD-0003", "tui-snapshot-key", 3, results))
         await fill_order(pilot, order_type="LIMIT", price="500.5")
         await send_order(pilot)
@@ -71,4 +70,9 @@ def test_main_screen_order_with_partial_success(snap_compare: Compare) -> None:
         assert isinstance(app, OrdoApp)
         await wait_until(pilot, lambda: app.desk.blotter.book.get("ORD-0003") is not None, "the partial order")
 
-    assert snap_compare(_app(link), terminal_size=SIZE, run_before=_settled(place))
+    return _app(link), _settled(place)
+
+
+def test_main_screen_order_with_partial_success(snap_compare: Compare) -> None:
+    app, run_before = partial_success_desk()
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
