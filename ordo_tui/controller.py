@@ -23,7 +23,7 @@ from textual.worker import Worker
 
 from ordo_shared.client import DaemonUnreachable, RemoteError
 from ordo_shared.models import Event, HealthSnapshot, KillSwitchState, OrderRecord
-from ordo_tui.errors import KillSwitchNotChanged, OrderRefused, OrderUnconfirmed
+from ordo_tui.errors import BadReply, KillSwitchNotChanged, OrderRefused, OrderUnconfirmed
 from ordo_tui.link import DeskLink
 from ordo_tui.messages import (
     AuditBatch,
@@ -94,7 +94,8 @@ class DeskController:
 
     async def _supervise(self) -> None:
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type((DaemonUnreachable, RemoteError)),
+            # A reply we cannot read (another protocol) also leaves the desk unable to work.
+            retry=retry_if_exception_type((DaemonUnreachable, RemoteError, BadReply)),
             wait=wait_exponential(multiplier=self.options.backoff_initial_s, max=self.options.backoff_max_s)
             + wait_random(0, self.options.backoff_initial_s),
             before_sleep=self._went_down,
@@ -120,7 +121,7 @@ class DeskController:
         self._started_at = health.started_at
         if restarted or self.status.state != "connected":
             detail = "daemon restarted; resynced" if restarted else ""
-            self._set_status(LinkStatus("connected", self.link.endpoint, health.version, detail))
+            self._set_status(LinkStatus("connected", self.link.endpoint, health.version, detail, restarted=restarted))
             self._resync()
         self._post(HealthReceived(health))
         self._check_audit_head(health.audit_seq)

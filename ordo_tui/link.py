@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from ordo_shared.client import OrdoClient, subscribe
 from ordo_shared.client_config import ClientSettings
-from ordo_shared.messages import AuditReplayReply, GetOrderReply, HealthReply, KillSwitchReply, ListOrdersReply
+from ordo_shared.messages import AuditReplayReply, HealthReply, KillSwitchReply, ListOrdersReply
 from ordo_shared.models import Event, HealthSnapshot, KillSwitchState, OrderRecord, OrderSpec, PlaceOrderReply, WireModel
 from ordo_tui.errors import BadReply
 
@@ -46,8 +46,6 @@ class DeskLink(Protocol):
     async def health(self) -> HealthSnapshot: ...
 
     async def list_orders(self, limit: int) -> list[OrderRecord]: ...
-
-    async def get_order(self, idempotency_key: str) -> OrderRecord: ...
 
     async def place_order(self, idempotency_key: str, order: OrderSpec) -> PlaceOrderReply: ...
 
@@ -103,9 +101,6 @@ class DaemonLink:
 
     async def list_orders(self, limit: int) -> list[OrderRecord]:
         return (await self._call("query", ListOrdersReply, "list_orders", limit=limit)).orders
-
-    async def get_order(self, idempotency_key: str) -> OrderRecord:
-        return (await self._call("orders", GetOrderReply, "get_order", idempotency_key=idempotency_key)).order
 
     async def place_order(self, idempotency_key: str, order: OrderSpec) -> PlaceOrderReply:
         return await self._call("orders", PlaceOrderReply, "place_order", idempotency_key=idempotency_key,

@@ -81,7 +81,7 @@ class MainScreen(Screen[None]):
     def on_link_changed(self, message: LinkChanged) -> None:
         self.query_one(ConnectionBar).show(message.status)
         self.banner.set_stale(message.status.state != "connected")
-        if message.status.detail.startswith("daemon restarted"):
+        if message.status.restarted:
             self.banner.forget()
 
     def on_health_received(self, message: HealthReceived) -> None:
