@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -35,6 +36,20 @@ def counting_keys(prefix: str = "test-key") -> Callable[[], str]:
 
 def desk(link: DeskLink, **options: Any) -> OrdoApp:
     return make_app(link, replace(FAST, **options))
+
+
+@asynccontextmanager
+async def desk_on(d: RunningDaemon, timeouts: LinkTimeouts | None = None,
+                  **options: Any) -> AsyncIterator[tuple[OrdoApp, Pilot[int]]]:
+    """The desk on a running daemon, connected and showing broker health."""
+    link = link_to(d, timeouts)
+    app = desk(link, **options)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await connected(pilot)
+            yield app, pilot
+    finally:
+        link.close()
 
 
 async def wait_until(pilot: Pilot[int], predicate: Callable[[], object], what: str, timeout_s: float = 10.0) -> None:

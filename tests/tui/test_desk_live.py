@@ -12,7 +12,7 @@ from textual.widgets import Input, RichLog
 
 from ordo_tui.widgets.header.connection_bar import ConnectionBar
 from tests.harness import make_config, running_daemon
-from tests.tui.helpers import SIZE, connected, desk, link_to, wait_until
+from tests.tui.helpers import SIZE, connected, desk, desk_on, link_to, wait_until
 
 # Slower than any test's wait: whatever the desk shows within a test came from the PUB stream.
 NO_HEARTBEAT = 60.0
@@ -20,10 +20,7 @@ NO_HEARTBEAT = 60.0
 
 async def test_kill_switch_engaged_and_released_from_the_desk_changes_the_daemon(state_dir: Path) -> None:
     async with running_daemon(make_config(state_dir)) as d:
-        link = link_to(d)
-        app = desk(link)
-        async with app.run_test(size=SIZE) as pilot:
-            await connected(pilot)
+        async with desk_on(d) as (app, pilot):
             banner = app.desk.banner
             assert banner.has_class("-off")
 
@@ -44,31 +41,23 @@ async def test_kill_switch_engaged_and_released_from_the_desk_changes_the_daemon
             await pilot.press("ctrl+k", "y")
             await wait_until(pilot, lambda: banner.has_class("-off"), "the banner calming down")
             assert d.daemon.kill_switch.active is False
-        link.close()
 
 
 async def test_kill_switch_set_by_another_client_shows_from_the_stream(state_dir: Path) -> None:
     async with running_daemon(make_config(state_dir)) as d:
-        link = link_to(d)
-        app = desk(link, heartbeat_s=NO_HEARTBEAT)
-        async with app.run_test(size=SIZE) as pilot:
-            await connected(pilot)
+        async with desk_on(d, heartbeat_s=NO_HEARTBEAT) as (app, pilot):
             await asyncio.sleep(0.3)  # the SUB socket's subscription reaches the publisher
             await d.client().call("kill_switch", active=True, reason="desk 2 halted")
             await wait_until(pilot, lambda: app.desk.banner.has_class("-on"), "another client's kill switch",
                              timeout_s=5)
             assert app.desk.banner.state is not None and app.desk.banner.state.reason == "desk 2 halted"
-        link.close()
 
 
 async def test_the_health_panel_shows_a_breaker_opening(state_dir: Path) -> None:
     config = make_config(state_dir, brokers={"hdfc": {"reject_code": "BROKER_UNAVAILABLE"}},
                          breaker={"failure_threshold": 2, "reset_timeout_s": 60}, retry={"max_attempts": 1})
     async with running_daemon(config) as d:
-        link = link_to(d)
-        app = desk(link, heartbeat_s=NO_HEARTBEAT)
-        async with app.run_test(size=SIZE) as pilot:
-            await connected(pilot)
+        async with desk_on(d, heartbeat_s=NO_HEARTBEAT) as (app, pilot):
             panel = app.desk.health
             assert panel.breaker_of("hdfc") == "closed"
             client = d.client()
@@ -79,7 +68,6 @@ async def test_the_health_panel_shows_a_breaker_opening(state_dir: Path) -> None
             row = panel.get_row("hdfc")
             assert " OPEN " in [str(cell) for cell in row]
             assert "BROKER_UNAVAILABLE" in [str(cell) for cell in row]
-        link.close()
 
 
 async def test_the_desk_says_when_the_daemon_is_gone_and_recovers_after_a_restart(state_dir: Path) -> None:
@@ -121,10 +109,7 @@ async def test_the_desk_says_when_the_daemon_is_gone_and_recovers_after_a_restar
 async def test_an_audit_flood_is_batched_capped_and_keys_still_work(state_dir: Path) -> None:
     cap, per_tick, ticks = 300, 20, 150  # 2,000 events a second for 1.5 s
     async with running_daemon(make_config(state_dir)) as d:
-        link = link_to(d)
-        app = desk(link, audit_cap=cap)
-        async with app.run_test(size=SIZE) as pilot:
-            await connected(pilot)
+        async with desk_on(d, audit_cap=cap) as (app, pilot):
             await asyncio.sleep(0.3)
 
             async def flood() -> None:
@@ -154,4 +139,3 @@ async def test_an_audit_flood_is_batched_capped_and_keys_still_work(state_dir: P
             assert app.desk.audit.batches < view.received / 10
             seqs = [e.seq for e in view.events]
             assert seqs == list(range(last - cap + 1, last + 1))
-        link.close()

@@ -9,7 +9,7 @@ from textual.widgets import Input
 from ordo_shared.models import OrderRecord
 from ordo_tui.link import LinkTimeouts
 from tests.harness import make_config, running_daemon
-from tests.tui.helpers import SIZE, connected, counting_keys, desk, fill_order, link_to, send_order, wait_until
+from tests.tui.helpers import counting_keys, desk_on, fill_order, send_order, wait_until
 
 
 def _by_broker(record: OrderRecord) -> dict[str, str]:
@@ -18,10 +18,7 @@ def _by_broker(record: OrderRecord) -> dict[str, str]:
 
 async def test_an_order_placed_through_the_form_shows_both_brokers_in_the_blotter(state_dir: Path) -> None:
     async with running_daemon(make_config(state_dir)) as d:
-        link = link_to(d)
-        app = desk(link)
-        async with app.run_test(size=SIZE) as pilot:
-            await connected(pilot)
+        async with desk_on(d) as (app, pilot):
             await fill_order(pilot, order_type="LIMIT", price="500.5", keys=True)
             await send_order(pilot)
             await wait_until(pilot, lambda: len(app.desk.blotter.book) == 1, "the order in the blotter")
@@ -31,17 +28,13 @@ async def test_an_order_placed_through_the_form_shows_both_brokers_in_the_blotte
             assert app.desk.results.state == "answered"
             row = [str(cell) for cell in app.desk.blotter.get_row(record.order_ref)]
             assert "success" in row and "NSE:SBIN-EQ" in row and "500.50" in row
-        link.close()
         assert len(d.paper("fyers").book) == len(d.paper("hdfc").book) == 1
 
 
 async def test_a_partial_success_is_shown_as_such(state_dir: Path) -> None:
     config = make_config(state_dir, brokers={"hdfc": {"reject_code": "INSUFFICIENT_FUNDS"}})
     async with running_daemon(config) as d:
-        link = link_to(d)
-        app = desk(link)
-        async with app.run_test(size=SIZE) as pilot:
-            await connected(pilot)
+        async with desk_on(d) as (app, pilot):
             await fill_order(pilot)
             await send_order(pilot)
             await wait_until(pilot, lambda: len(app.desk.blotter.book) == 1, "the order in the blotter")
@@ -52,15 +45,11 @@ async def test_a_partial_success_is_shown_as_such(state_dir: Path) -> None:
             assert "partial success" in row and "hdfc ✗ INSUFFICIENT_FUNDS" in row
             assert app.desk.results.state == "answered"
             assert app.desk.results.headline == f"PARTIAL SUCCESS   {record.order_ref}"
-        link.close()
 
 
 async def test_invalid_fields_are_marked_and_nothing_is_sent(state_dir: Path) -> None:
     async with running_daemon(make_config(state_dir)) as d:
-        link = link_to(d)
-        app = desk(link)
-        async with app.run_test(size=SIZE) as pilot:
-            await connected(pilot)
+        async with desk_on(d) as (app, pilot):
             await fill_order(pilot, symbol="sbin", qty="0", order_type="LIMIT")
             await pilot.press("ctrl+s")
             await pilot.pause()
@@ -70,17 +59,15 @@ async def test_invalid_fields_are_marked_and_nothing_is_sent(state_dir: Path) ->
             assert type(app.screen).__name__ == "MainScreen"  # no confirmation for a bad order
             assert form.query_one("#trigger_price", Input).disabled  # LIMIT has no trigger
             assert not form.query_one("#price", Input).disabled
-        link.close()
         assert d.paper("fyers").calls.place_started_at == []
 
 
 async def test_a_resend_after_a_timeout_reuses_the_key_and_places_the_order_once(state_dir: Path) -> None:
     config = make_config(state_dir, brokers={"fyers": {"latency_ms": 1500}, "hdfc": {"latency_ms": 1500}})
     async with running_daemon(config) as d:
-        link = link_to(d, LinkTimeouts(heartbeat_s=0.5, control_s=2, query_s=2, order_s=0.3))
-        app = desk(link, key_factory=counting_keys())
-        async with app.run_test(size=SIZE) as pilot:
-            await connected(pilot)
+        # Answers to orders time out long before the brokers (1.5 s) answer.
+        timeouts = LinkTimeouts(heartbeat_s=0.5, control_s=2, query_s=2, order_s=0.3)
+        async with desk_on(d, timeouts, key_factory=counting_keys()) as (app, pilot):
             await fill_order(pilot)
             await send_order(pilot)
             await wait_until(pilot, lambda: app.desk.results.state == "unconfirmed", "the unconfirmed order")
@@ -99,6 +86,5 @@ async def test_a_resend_after_a_timeout_reuses_the_key_and_places_the_order_once
             await pilot.click("#qty")
             await pilot.press("backspace", "backspace", "2")
             assert app.controller.tracker.prepare(app.desk.form.validate_all()).key == "test-key-2"  # type: ignore[arg-type]
-        link.close()
         assert len(d.paper("fyers").calls.place_started_at) == 1
         assert len(d.paper("hdfc").book) == 1
