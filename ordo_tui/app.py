@@ -108,8 +108,12 @@ class OrdoApp(App[int]):
             return
         submission = self.controller.tracker.prepare(spec)
         state = self.desk.banner.state
-        self.push_screen(ConfirmOrder(submission, state is not None and state.active),
-                         lambda ok: self.controller.submit(submission) if ok else None)
+
+        def confirmed(ok: bool | None) -> None:
+            if ok and not self.controller.submit(submission):
+                self.notify("The previous order is still waiting for its answer.", severity="warning")
+
+        self.push_screen(ConfirmOrder(submission, state is not None and state.active), confirmed)
 
     def action_focus_order(self) -> None:
         self.desk.form.query_one("#symbol").focus()

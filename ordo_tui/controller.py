@@ -102,7 +102,7 @@ class DeskController:
             reraise=True,
         )
         while True:
-            health = await retrying(self.link.health)
+            health: HealthSnapshot = await retrying(self.link.health)
             self._heard(health)
             await asyncio.sleep(self.options.heartbeat_s)
 

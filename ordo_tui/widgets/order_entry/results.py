@@ -49,11 +49,11 @@ class OrderResults(Static):
     def answered(self, submission: Submission, reply: PlaceOrderReply) -> None:
         status = reply.status.replace("_", " ").upper()
         head = Text.assemble((f" {status} ", STATUS_STYLE[reply.status]), f"  {reply.order_ref}")
-        parts: list[RenderableType] = [head, Text(f"{describe_order(submission.spec)} · HTTP {reply.http_status}",
-                                                  style="dim"), results_table(reply.results)]
+        parts: list[RenderableType] = [Text(f"{describe_order(submission.spec)} · HTTP {reply.http_status}",
+                                            style="dim"), results_table(reply.results)]
         if reply.replayed:
             parts.append(Text("answer replayed from the daemon's store: no new order was placed", style="italic"))
-        self._show("answered", *parts)
+        self._show("answered", head, *parts)
 
     def resolved(self, record: OrderRecord) -> None:
         status = (record.status or "in_flight").replace("_", " ").upper()
