@@ -84,7 +84,7 @@ async def test_a_resend_after_a_timeout_reuses_the_key_and_places_the_order_once
 
             # The next order is a new one: a new key.
             await pilot.click("#qty")
-            await pilot.press("backspace", "backspace", "2")
+            await pilot.press("end", "backspace", "backspace", "2")
             changed = app.desk.form.validate_all()
             assert changed is not None and changed.qty == 2
             assert app.controller.tracker.prepare(changed).key == "test-key-2"
