@@ -10,7 +10,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select
 
 from ordo_shared.models import BrokerHealth, OrderSpec
-from ordo_tui.model.order_form import FieldErrors, FormValues, build_order, field_error, needs_price, needs_trigger
+from ordo_tui.model.order_form import FIELDS, FieldErrors, FormValues, build_order, field_error, needs_price, needs_trigger
 
 ORDER_TYPES = ("MARKET", "LIMIT", "SL", "SL-M")
 PRODUCTS = ("INTRADAY", "CNC", "MARGIN")
@@ -78,8 +78,7 @@ class OrderForm(Vertical):
         return None
 
     def show_errors(self, errors: FieldErrors) -> None:
-        for field in ("symbol", "side", "qty", "order_type", "price", "trigger_price", "product", "validity",
-                      "brokers"):
+        for field in FIELDS:
             self._mark(field, errors.get(field))
         if "order" in errors:
             self._mark("symbol", errors["order"])
