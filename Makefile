@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint clean
+.PHONY: run test tools bench lint clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PY) -m venv $(VENV)
@@ -15,9 +15,17 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 run: $(STAMP)  ## daemon on two paper brokers + the TUI; quitting the TUI stops the daemon
 	$(BIN)/ordo up
 
-test: $(STAMP)  ## the whole suite (the TUI's end-to-end test runs under tmux: installed if missing, when root)
-	command -v tmux >/dev/null || (apt-get update && apt-get install -y tmux) || echo "tmux not installed: its test will be skipped"
+test: $(STAMP) tools  ## the whole suite
 	$(BIN)/python -m pytest
+
+tools:  ## programs the tests drive: tmux for the terminal tests
+	@command -v tmux >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) \
+		|| echo "warning: tmux could not be installed; terminal tests will be skipped"
+
+lint: $(STAMP)  ## ruff + mypy --strict (shared/ is type-checked under its import name)
+	mkdir -p .typecheck && ln -sfn ../shared .typecheck/ordo_shared
+	$(BIN)/ruff check ordod shared ordo_cli ordo_tui tests
+	$(BIN)/mypy
 
 bench: $(STAMP)  ## benchmarks (never part of make test)
 	$(BIN)/python -m benchmarks

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import ClassVar
 
 from textual.app import App, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
@@ -29,7 +30,7 @@ log = logging.getLogger("ordo_tui")
 class OrdoApp(App[int]):
     TITLE = "Ordo"
     CSS_PATH = ["styles/desk.tcss", "styles/dialogs.tcss"]
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+k", "kill_switch", "Kill switch", priority=True),
         Binding("ctrl+s", "send_order", "Send", priority=True),
         Binding("ctrl+o", "focus_order", "Order", priority=True),
