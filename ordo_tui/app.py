@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from pathlib import PurePath
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -29,7 +30,7 @@ log = logging.getLogger("ordo_tui")
 
 class OrdoApp(App[int]):
     TITLE = "Ordo"
-    CSS_PATH = ["styles/desk.tcss", "styles/dialogs.tcss"]
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["styles/desk.tcss", "styles/dialogs.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+k", "kill_switch", "Kill switch", priority=True),
         Binding("ctrl+s", "send_order", "Send", priority=True),

@@ -33,8 +33,8 @@ from ordo_tui.messages import (
     LinkChanged,
     OrderAnswered,
     OrderResolved,
-    OrdersLoaded,
     OrderSending,
+    OrdersLoaded,
 )
 from ordo_tui.model.audit_sequence import AuditSequencer
 from ordo_tui.model.link_status import LinkStatus
@@ -121,7 +121,7 @@ class DeskController:
         self._started_at = health.started_at
         if restarted or self.status.state != "connected":
             detail = "daemon restarted; resynced" if restarted else ""
-            self._set_status(LinkStatus("connected", self.link.endpoint, health.version, detail, restarted=restarted))
+            self._set_status(LinkStatus("connected", self.link.endpoint, health.version, detail))
             self._resync()
         self._post(HealthReceived(health))
         self._check_audit_head(health.audit_seq)
@@ -283,7 +283,11 @@ class DeskController:
 
 
 def _kill_switch_from(event: Event) -> KillSwitchState | None:
-    fields = {k: v for k, v in event.data.items() if k in KillSwitchState.model_fields}
+    """The global switch from its audit event; a broker's isolation comes with the next
+    health snapshot, which carries the whole state."""
+    if event.data.get("scope", "global") != "global":
+        return None
+    fields = {k: v for k, v in event.data.items() if k in ("active", "reason", "set_by", "set_at")}
     try:
         return KillSwitchState.model_validate(fields, strict=False)
     except ValidationError:

@@ -19,7 +19,15 @@ from pydantic import ValidationError
 from ordo_shared.client import OrdoClient, subscribe
 from ordo_shared.client_config import ClientSettings
 from ordo_shared.messages import AuditReplayReply, HealthReply, KillSwitchReply, ListOrdersReply
-from ordo_shared.models import Event, HealthSnapshot, KillSwitchState, OrderRecord, OrderSpec, PlaceOrderReply, WireModel
+from ordo_shared.models import (
+    Event,
+    HealthSnapshot,
+    KillSwitchState,
+    OrderRecord,
+    OrderSpec,
+    PlaceOrderReply,
+    WireModel,
+)
 from ordo_tui.errors import BadReply
 
 _ENVELOPE = frozenset({"v", "id", "ok"})
@@ -107,7 +115,9 @@ class DaemonLink:
                                 order=order.model_dump(mode="json", exclude_none=True))
 
     async def set_kill_switch(self, active: bool, reason: str) -> KillSwitchState:
-        return (await self._call("control", KillSwitchReply, "kill_switch", active=active, reason=reason)).kill_switch
+        """The global switch. Turning it off is only called after the trader confirmed it."""
+        fields: dict[str, Any] = {"active": active, "reason": reason} if active else {"active": False, "confirm": True}
+        return (await self._call("control", KillSwitchReply, "kill_switch", **fields)).kill_switch
 
     async def audit_replay(self, since: int, limit: int) -> AuditReplayReply:
         return await self._call("query", AuditReplayReply, "audit_replay", since=since, limit=limit)

@@ -17,5 +17,3 @@ class LinkStatus:
     """Why we are down, or what happened on the way up ("daemon restarted")."""
     attempt: int = 0
     retry_in_s: float | None = None
-    restarted: bool = False
-    """Connected to a daemon that started since we last saw it."""

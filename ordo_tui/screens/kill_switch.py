@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
@@ -16,7 +18,7 @@ from ordo_tui.model.formatting import utc_stamp
 class EngageKillSwitch(ModalScreen[str | None]):
     """Returns the reason (possibly empty) on confirm, ``None`` on cancel."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="danger"):
@@ -44,7 +46,10 @@ class EngageKillSwitch(ModalScreen[str | None]):
 class ReleaseKillSwitch(ModalScreen[bool]):
     """Returns True only on an explicit "release"; Enter on the default button keeps it on."""
 
-    BINDINGS = [Binding("escape,n", "dismiss(False)", "Keep it on"), Binding("y", "dismiss(True)", "Release")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,n", "dismiss(False)", "Keep it on"),
+        Binding("y", "dismiss(True)", "Release"),
+    ]
 
     def __init__(self, state: KillSwitchState) -> None:
         super().__init__()

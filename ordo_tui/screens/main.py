@@ -18,8 +18,8 @@ from ordo_tui.messages import (
     LinkChanged,
     OrderAnswered,
     OrderResolved,
-    OrdersLoaded,
     OrderSending,
+    OrdersLoaded,
 )
 from ordo_tui.widgets.audit.stream import AuditStream
 from ordo_tui.widgets.blotter.table import Blotter
@@ -81,8 +81,6 @@ class MainScreen(Screen[None]):
     def on_link_changed(self, message: LinkChanged) -> None:
         self.query_one(ConnectionBar).show(message.status)
         self.banner.set_stale(message.status.state != "connected")
-        if message.status.restarted:
-            self.banner.forget()
 
     def on_health_received(self, message: HealthReceived) -> None:
         health = message.health

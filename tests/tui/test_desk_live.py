@@ -19,55 +19,52 @@ NO_HEARTBEAT = 60.0
 
 
 async def test_kill_switch_engaged_and_released_from_the_desk_changes_the_daemon(state_dir: Path) -> None:
-    async with running_daemon(make_config(state_dir)) as d:
-        async with desk_on(d) as (app, pilot):
-            banner = app.desk.banner
-            assert banner.has_class("-off")
+    async with running_daemon(make_config(state_dir)) as d, desk_on(d) as (app, pilot):
+        banner = app.desk.banner
+        assert banner.has_class("-off")
 
-            await pilot.press("ctrl+k")
-            assert type(app.screen).__name__ == "EngageKillSwitch"
-            await pilot.press(*"fat finger", "enter")
-            await wait_until(pilot, lambda: banner.has_class("-on"), "the banner turning red")
-            assert d.daemon.kill_switch.state.active is True
-            assert d.daemon.kill_switch.state.reason == "fat finger"
-            assert banner.state is not None and banner.state.set_by == "default"
+        await pilot.press("ctrl+k")
+        assert type(app.screen).__name__ == "EngageKillSwitch"
+        await pilot.press(*"fat finger", "enter")
+        await wait_until(pilot, lambda: banner.has_class("-on"), "the banner turning red")
+        assert d.daemon.kill_switch.state.active is True
+        assert d.daemon.kill_switch.state.reason == "fat finger"
+        assert banner.state is not None and banner.state.set_by == "default"
 
-            # Releasing needs an explicit yes: Enter lands on "keep it on".
-            await pilot.click("#kill")
-            assert type(app.screen).__name__ == "ReleaseKillSwitch"
-            await pilot.press("enter")
-            await pilot.pause(0.3)
-            assert d.daemon.kill_switch.active is True and banner.has_class("-on")
-            await pilot.press("ctrl+k", "y")
-            await wait_until(pilot, lambda: banner.has_class("-off"), "the banner calming down")
-            assert d.daemon.kill_switch.active is False
+        # Releasing needs an explicit yes: Enter lands on "keep it on".
+        await pilot.click("#kill")
+        assert type(app.screen).__name__ == "ReleaseKillSwitch"
+        await pilot.press("enter")
+        await pilot.pause(0.3)
+        assert d.daemon.kill_switch.active is True and banner.has_class("-on")
+        await pilot.press("ctrl+k", "y")
+        await wait_until(pilot, lambda: banner.has_class("-off"), "the banner calming down")
+        assert d.daemon.kill_switch.active is False
 
 
 async def test_kill_switch_set_by_another_client_shows_from_the_stream(state_dir: Path) -> None:
-    async with running_daemon(make_config(state_dir)) as d:
-        async with desk_on(d, heartbeat_s=NO_HEARTBEAT) as (app, pilot):
-            await asyncio.sleep(0.3)  # the SUB socket's subscription reaches the publisher
-            await d.client().call("kill_switch", active=True, reason="desk 2 halted")
-            await wait_until(pilot, lambda: app.desk.banner.has_class("-on"), "another client's kill switch",
-                             timeout_s=5)
-            assert app.desk.banner.state is not None and app.desk.banner.state.reason == "desk 2 halted"
+    async with running_daemon(make_config(state_dir)) as d, desk_on(d, heartbeat_s=NO_HEARTBEAT) as (app, pilot):
+        await asyncio.sleep(0.3)  # the SUB socket's subscription reaches the publisher
+        await d.client().call("kill_switch", active=True, reason="desk 2 halted")
+        await wait_until(pilot, lambda: app.desk.banner.has_class("-on"), "another client's kill switch",
+                         timeout_s=5)
+        assert app.desk.banner.state is not None and app.desk.banner.state.reason == "desk 2 halted"
 
 
 async def test_the_health_panel_shows_a_breaker_opening(state_dir: Path) -> None:
     config = make_config(state_dir, brokers={"hdfc": {"reject_code": "BROKER_UNAVAILABLE"}},
                          breaker={"failure_threshold": 2, "reset_timeout_s": 60}, retry={"max_attempts": 1})
-    async with running_daemon(config) as d:
-        async with desk_on(d, heartbeat_s=NO_HEARTBEAT) as (app, pilot):
-            panel = app.desk.health
-            assert panel.breaker_of("hdfc") == "closed"
-            client = d.client()
-            for i in range(2):
-                await client.place(f"k-breaker-{i}")
-            await wait_until(pilot, lambda: panel.breaker_of("hdfc") == "open", "hdfc's breaker open", timeout_s=5)
-            assert panel.breaker_of("fyers") == "closed"
-            row = panel.get_row("hdfc")
-            assert " OPEN " in [str(cell) for cell in row]
-            assert "BROKER_UNAVAILABLE" in [str(cell) for cell in row]
+    async with running_daemon(config) as d, desk_on(d, heartbeat_s=NO_HEARTBEAT) as (app, pilot):
+        panel = app.desk.health
+        assert panel.breaker_of("hdfc") == "closed"
+        client = d.client()
+        for i in range(2):
+            await client.place(f"k-breaker-{i}")
+        await wait_until(pilot, lambda: panel.breaker_of("hdfc") == "open", "hdfc's breaker open", timeout_s=5)
+        assert panel.breaker_of("fyers") == "closed"
+        row = panel.get_row("hdfc")
+        assert " OPEN " in [str(cell) for cell in row]
+        assert "BROKER_UNAVAILABLE" in [str(cell) for cell in row]
 
 
 async def test_the_desk_says_when_the_daemon_is_gone_and_recovers_after_a_restart(state_dir: Path) -> None:
@@ -108,34 +105,32 @@ async def test_the_desk_says_when_the_daemon_is_gone_and_recovers_after_a_restar
 
 async def test_an_audit_flood_is_batched_capped_and_keys_still_work(state_dir: Path) -> None:
     cap, per_tick, ticks = 300, 20, 150  # 2,000 events a second for 1.5 s
-    async with running_daemon(make_config(state_dir)) as d:
-        async with desk_on(d, audit_cap=cap) as (app, pilot):
-            await asyncio.sleep(0.3)
+    async with running_daemon(make_config(state_dir)) as d, desk_on(d, audit_cap=cap) as (app, pilot):
+        await asyncio.sleep(0.3)
 
-            async def flood() -> None:
-                for tick in range(ticks):
-                    for i in range(per_tick):
-                        d.daemon.audit.record("load.tick", data={"n": tick * per_tick + i})
-                    await asyncio.sleep(0.01)
-
-            flooding = asyncio.create_task(flood())
-            await asyncio.sleep(0.3)
-            symbol = app.desk.form.query_one("#symbol", Input)
-            symbol.focus()
-            app.post_message(events.Key("x", "x"))
-            while symbol.value != "x":
+        async def flood() -> None:
+            for tick in range(ticks):
+                for i in range(per_tick):
+                    d.daemon.audit.record("load.tick", data={"n": tick * per_tick + i})
                 await asyncio.sleep(0.01)
-            handled_during_flood = not flooding.done()
-            await flooding
-            await d.daemon.audit.flush()
-            last = d.daemon.audit.last_seq
-            view = app.desk.audit.view
-            await wait_until(pilot, lambda: view.events and view.events[-1].seq == last, "the flood's last event",
-                             timeout_s=20)
-            assert handled_during_flood
-            assert len(view.events) == cap
-            assert len(app.desk.audit.query_one(RichLog).lines) <= cap
-            assert view.received >= ticks * per_tick
-            assert app.desk.audit.batches < view.received / 10
-            seqs = [e.seq for e in view.events]
-            assert seqs == list(range(last - cap + 1, last + 1))
+
+        flooding = asyncio.create_task(flood())
+        await asyncio.sleep(0.3)
+        symbol = app.desk.form.query_one("#symbol", Input)
+        symbol.focus()
+        app.post_message(events.Key("x", "x"))
+        await wait_until(pilot, lambda: symbol.value == "x", "the key typed during the flood")
+        handled_during_flood = not flooding.done()
+        await flooding
+        await d.daemon.audit.flush()
+        last = d.daemon.audit.last_seq
+        view = app.desk.audit.view
+        await wait_until(pilot, lambda: view.events and view.events[-1].seq == last, "the flood's last event",
+                         timeout_s=20)
+        assert handled_during_flood
+        assert len(view.events) == cap
+        assert len(app.desk.audit.query_one(RichLog).lines) <= cap
+        assert view.received >= ticks * per_tick
+        assert app.desk.audit.batches < view.received / 10
+        seqs = [e.seq for e in view.events]
+        assert seqs == list(range(last - cap + 1, last + 1))

@@ -33,18 +33,17 @@ async def test_an_order_placed_through_the_form_shows_both_brokers_in_the_blotte
 
 async def test_a_partial_success_is_shown_as_such(state_dir: Path) -> None:
     config = make_config(state_dir, brokers={"hdfc": {"reject_code": "INSUFFICIENT_FUNDS"}})
-    async with running_daemon(config) as d:
-        async with desk_on(d) as (app, pilot):
-            await fill_order(pilot)
-            await send_order(pilot)
-            await wait_until(pilot, lambda: len(app.desk.blotter.book) == 1, "the order in the blotter")
-            record = app.desk.blotter.book.rows()[0]
-            assert record.status == "partial_success"
-            assert _by_broker(record) == {"fyers": "success", "hdfc": "error"}
-            row = " ".join(str(cell) for cell in app.desk.blotter.get_row(record.order_ref))
-            assert "partial success" in row and "hdfc ✗ INSUFFICIENT_FUNDS" in row
-            assert app.desk.results.state == "answered"
-            assert app.desk.results.headline == f"PARTIAL SUCCESS   {record.order_ref}"
+    async with running_daemon(config) as d, desk_on(d) as (app, pilot):
+        await fill_order(pilot)
+        await send_order(pilot)
+        await wait_until(pilot, lambda: len(app.desk.blotter.book) == 1, "the order in the blotter")
+        record = app.desk.blotter.book.rows()[0]
+        assert record.status == "partial_success"
+        assert _by_broker(record) == {"fyers": "success", "hdfc": "error"}
+        row = " ".join(str(cell) for cell in app.desk.blotter.get_row(record.order_ref))
+        assert "partial success" in row and "hdfc ✗ INSUFFICIENT_FUNDS" in row
+        assert app.desk.results.state == "answered"
+        assert app.desk.results.headline == f"PARTIAL SUCCESS   {record.order_ref}"
 
 
 async def test_invalid_fields_are_marked_and_nothing_is_sent(state_dir: Path) -> None:

@@ -28,10 +28,7 @@ class KillSwitchBanner(Static):
         self.post_message(self.Toggle())
 
     def show(self, state: KillSwitchState) -> None:
-        # Replies and the stream can arrive out of order: never step back to an older setting.
-        current = self.state
-        if current is not None and current.set_at is not None and (state.set_at is None or state.set_at < current.set_at):
-            return
+        """The daemon's latest word: a reply, an audit event or a health snapshot."""
         self.state = state
         self._draw()
 
@@ -42,10 +39,6 @@ class KillSwitchBanner(Static):
     def set_stale(self, stale: bool) -> None:
         self.stale = stale
         self._draw()
-
-    def forget(self) -> None:
-        """The daemon restarted: its state is read afresh, whatever its timestamp."""
-        self.state = None
 
     def _draw(self) -> None:
         state = self.state
@@ -63,6 +56,9 @@ class KillSwitchBanner(Static):
                                  "ctrl+k or click to engage")
             if state.set_by:
                 text.append(f"   ·   released by {state.set_by} at {utc_stamp(state.set_at)}", style="dim")
+        if state is not None and state.isolated:
+            isolated = ", ".join(f"{b} ({i.reason or 'no reason'})" for b, i in sorted(state.isolated.items()))
+            text.append(f"   ·   isolated: {isolated}", style="bold")
         if self.pending is not None:
             text.append(f"   [{'engaging' if self.pending else 'releasing'}…]", style="bold blink")
         if self.stale and state is not None:

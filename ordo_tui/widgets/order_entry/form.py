@@ -10,7 +10,15 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select
 
 from ordo_shared.models import BrokerHealth, OrderSpec
-from ordo_tui.model.order_form import FIELDS, FieldErrors, FormValues, build_order, field_error, needs_price, needs_trigger
+from ordo_tui.model.order_form import (
+    FIELDS,
+    FieldErrors,
+    FormValues,
+    build_order,
+    field_error,
+    needs_price,
+    needs_trigger,
+)
 
 ORDER_TYPES = ("MARKET", "LIMIT", "SL", "SL-M")
 PRODUCTS = ("INTRADAY", "CNC", "MARGIN")
