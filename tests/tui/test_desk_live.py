@@ -25,7 +25,8 @@ async def test_kill_switch_engaged_and_released_from_the_desk_changes_the_daemon
 
         await pilot.press("ctrl+k")
         assert type(app.screen).__name__ == "EngageKillSwitch"
-        await pilot.press(*"fat finger", "enter")
+        app.screen.query_one("#reason", Input).insert_text_at_cursor("fat finger")
+        await pilot.press("enter")
         await wait_until(pilot, lambda: banner.has_class("-on"), "the banner turning red")
         assert d.daemon.kill_switch.state.active is True
         assert d.daemon.kill_switch.state.reason == "fat finger"
