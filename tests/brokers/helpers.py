@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +23,13 @@ from ordod.brokers.fyers.config import FyersConfig
 from ordod.brokers.hdfc.adapter import HdfcAdapter
 from ordod.brokers.hdfc.config import HdfcConfig
 from ordod.clock import Clock, ManualClock, SystemClock
+from ordod.config import Config
 from ordod.config_base import BreakerConfig, RetryConfig
 from ordod.gateway import BrokerGateway
 from ordod.retry import Backoff
 from tests.fakes import fyers as fake_fyers
 from tests.fakes import hdfc as fake_hdfc
+from tests.harness import make_config
 
 
 def order(key: str = "k-1", **spec: Any) -> BrokerOrder:
@@ -115,3 +119,39 @@ def assert_mapped(error: BaseException, error_type: type, broker_code: str, raw_
         assert error.broker_message == raw_message
     shown = f"{error} {error.broker_message}"
     assert not [s for s in secrets if s in shown]
+
+
+@asynccontextmanager
+async def fake_brokers() -> AsyncIterator[tuple[fake_fyers.FakeFyers, fake_hdfc.FakeHdfc]]:
+    """Both fake brokers, running."""
+    fyers, hdfc = fake_fyers.FakeFyers(), fake_hdfc.FakeHdfc()
+    await fyers.start()
+    await hdfc.start()
+    try:
+        yield fyers, hdfc
+    finally:
+        await fyers.close()
+        await hdfc.close()
+
+
+def real_brokers_config(state_dir: Path, secrets_dir: Path, fyers: fake_fyers.FakeFyers, hdfc: fake_hdfc.FakeHdfc,
+                        **retry: Any) -> Config:
+    """A daemon config with ``adapter = "fyers"`` and ``"hdfc"`` on the fakes, secrets in files."""
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    for name, value in {"fyers_secret": fake_fyers.APP_SECRET, "hdfc_key": fake_hdfc.API_KEY,
+                        "hdfc_secret": fake_hdfc.API_SECRET, "hdfc_password": fake_hdfc.PASSWORD}.items():
+        (secrets_dir / name).write_text(value + "\n")
+    return make_config(
+        state_dir,
+        brokers={
+            "fyers": {"adapter": "fyers", "base_url": fyers.base_url, "app_id": fake_fyers.APP_ID,
+                      "app_secret": {"file": str(secrets_dir / "fyers_secret")}, "redirect_uri": fyers.redirect_uri},
+            "hdfc": {"adapter": "hdfc", "base_url": hdfc.url, "username": fake_hdfc.USERNAME,
+                     "api_key": {"file": str(secrets_dir / "hdfc_key")},
+                     "api_secret": {"file": str(secrets_dir / "hdfc_secret")},
+                     "password": {"file": str(secrets_dir / "hdfc_password")}},
+        },
+        retry={"initial_backoff_ms": 1, "max_backoff_ms": 5, "lookup_delay_ms": 0, **retry},
+        # Status polls would notice a dead session too; kept slow so the order is what notices it here.
+        tracking={"poll_interval_s": 600, "fast_poll_s": 600},
+    )

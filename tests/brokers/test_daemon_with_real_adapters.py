@@ -19,6 +19,7 @@ from ordod.brokers.base import LoginAnswer, SessionInfo
 from ordod.brokers.fyers.redirect import redirect_paths, register_routes
 from ordod.config import Config, ConfigError
 from ordod.daemon import Daemon
+from tests.brokers.helpers import fake_brokers, real_brokers_config
 from tests.fakes import fyers as fy
 from tests.fakes import hdfc as hd
 from tests.harness import ORDER, RawClient, make_config, running_daemon
@@ -26,34 +27,8 @@ from tests.harness import ORDER, RawClient, make_config, running_daemon
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[tuple[fy.FakeFyers, hd.FakeHdfc]]:
-    fyers, hdfc = fy.FakeFyers(), hd.FakeHdfc()
-    await fyers.start()
-    await hdfc.start()
-    yield fyers, hdfc
-    await fyers.close()
-    await hdfc.close()
-
-
-def real_brokers_config(state_dir: Path, secrets_dir: Path, fyers: fy.FakeFyers, hdfc: hd.FakeHdfc,
-                        **retry: Any) -> Config:
-    secrets_dir.mkdir(parents=True, exist_ok=True)
-    for name, value in {"fyers_secret": fy.APP_SECRET, "hdfc_key": hd.API_KEY, "hdfc_secret": hd.API_SECRET,
-                        "hdfc_password": hd.PASSWORD}.items():
-        (secrets_dir / name).write_text(value + "\n")
-    return make_config(
-        state_dir,
-        brokers={
-            "fyers": {"adapter": "fyers", "base_url": fyers.base_url, "app_id": fy.APP_ID,
-                      "app_secret": {"file": str(secrets_dir / "fyers_secret")}, "redirect_uri": fyers.redirect_uri},
-            "hdfc": {"adapter": "hdfc", "base_url": hdfc.url, "username": hd.USERNAME,
-                     "api_key": {"file": str(secrets_dir / "hdfc_key")},
-                     "api_secret": {"file": str(secrets_dir / "hdfc_secret")},
-                     "password": {"file": str(secrets_dir / "hdfc_password")}},
-        },
-        retry={"initial_backoff_ms": 1, "max_backoff_ms": 5, "lookup_delay_ms": 0, **retry},
-        # Status polls would notice a dead session too; kept slow so the order is what notices it here.
-        tracking={"poll_interval_s": 600, "fast_poll_s": 600},
-    )
+    async with fake_brokers() as both:
+        yield both
 
 
 async def login_both(client: RawClient) -> None:
