@@ -27,6 +27,9 @@ OP_ROLES: dict[str, Role] = {
     "place_order": "trader",
     "cancel_order": "trader",
     "modify_order": "trader",
+    # The daily broker login (2FA) is done by whoever trades at the desk that morning.
+    "login_start": "trader",
+    "login_complete": "trader",
 }
 
 

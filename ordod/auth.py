@@ -25,6 +25,14 @@ class TokenFileError(ConfigError):
     """A token file cannot be used (unreadable, empty, or readable by others)."""
 
 
+class TokenFileEmpty(TokenFileError, ValueError):
+    pass
+
+
+class TokenFileExposed(TokenFileError, PermissionError):
+    """Like ssh with a private key: a token others can read is not a secret any more."""
+
+
 @dataclass(frozen=True)
 class Principal:
     name: str
@@ -57,12 +65,11 @@ def ensure_token_file(path: Path) -> str:
         raise TokenFileError(f"cannot read token file {path}: {exc.strerror}") from None
     with os.fdopen(fd, "r", encoding="utf-8") as fh:
         mode = stat.S_IMODE(os.fstat(fh.fileno()).st_mode)
-        if mode & 0o077:
-            raise TokenFileError(f"token file {path} has mode {mode:04o}; it must not be readable by "
-                                 "group or others (chmod 600)")
         token = fh.read().strip()
     if not token:
-        raise TokenFileError(f"token file {path} is empty")
+        raise TokenFileEmpty(f"token file {path} is empty")
+    if mode & 0o077:
+        raise TokenFileExposed(f"token file {path} has mode {mode:04o}: readable by others; run: chmod 600 {path}")
     return token
 
 

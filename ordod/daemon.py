@@ -7,12 +7,15 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from ordo_shared.models import BreakerState, Event, Isolation, SessionState
 from ordod.action_store import ActionStore
 from ordod.audit import AuditLog, SqliteAuditStore
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter
+from ordod.brokers.fyers.redirect import redirect_paths, register_routes
 from ordod.brokers.registry import build_adapter
 from ordod.clock import Clock, SystemClock
 from ordod.config import Config
@@ -39,6 +42,8 @@ from ordod.validator import PreTradeValidator
 from ordod.zmq_server import ZmqServer
 
 log = logging.getLogger("ordod")
+
+MAINTENANCE_INTERVAL_S = 300.0
 
 
 @dataclass
@@ -80,6 +85,7 @@ class Daemon:
         check_zmq_endpoint(cfg.daemon.pub_endpoint, cfg.daemon.allow_remote)
         http_address = parse_http_listen(cfg.daemon.http_listen, cfg.daemon.allow_remote) \
             if cfg.daemon.http_listen else None
+        fyers_redirects = redirect_paths(cfg.brokers)
         self.authenticator = load_authenticator(cfg)
 
         self.db = await Database.open(cfg.daemon.state_dir / "ordo.db", cfg.daemon.db_busy_timeout_ms)
@@ -112,7 +118,7 @@ class Daemon:
             )
             for broker_id, adapter in self.adapters.items()
         }
-        self.sessions = SessionManager(self.adapters, self._session_changed)
+        self.sessions = SessionManager(self.adapters, self._session_changed, self._session_event)
         enabled = [b for b, c in cfg.brokers.items() if c.enabled]
         self.validator = PreTradeValidator(cfg.limits, enabled, list(cfg.brokers))
         self.orchestrator = Orchestrator(
@@ -134,14 +140,16 @@ class Daemon:
         )
         self.service = OrdoService(
             self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit,
-            self.actions, self.tracker.store, list(cfg.brokers),
+            self.actions, self.tracker.store, list(cfg.brokers), self.sessions,
             OrderRateLimiter(rate_limits(cfg), cfg.auth.rate_limit, clock),
         )
         rep_socket = self._sockets.router(cfg.daemon.rep_endpoint)
         self.rep_endpoint = bound_endpoint(rep_socket)
         self.zmq = ZmqServer(rep_socket, self.service)
         if http_address is not None:
-            app = build_app(self.service, self.events, self.http_routes)
+            # A Fyers login redirect to this machine lands on the daemon's own HTTP server.
+            capture = partial(register_routes, complete=self.sessions.login_complete, paths=fyers_redirects)
+            app = build_app(self.service, self.events, [capture, *self.http_routes])
             http = HttpServer(app, *http_address, shutdown_timeout_s=cfg.daemon.shutdown_grace_s)
             await http.start()
             self.http, self.http_port = http, http.port
@@ -154,6 +162,8 @@ class Daemon:
             asyncio.create_task(self.health.run(), name="health"),
             asyncio.create_task(self.reconciler.run(), name="reconciler"),
             asyncio.create_task(self.tracker.run(), name="tracker"),
+            asyncio.create_task(self._maintain(), name="maintenance"),
+            asyncio.create_task(self.sessions.run(cfg.daemon.session_check_interval_s), name="sessions"),
         ]
         log.info("ordod started rep=%s pub=%s http=%s state_dir=%s brokers=%s kill_switch=%s",
                  self.rep_endpoint, self.pub_endpoint, self.http_port or "off", cfg.daemon.state_dir,
@@ -199,6 +209,17 @@ class Daemon:
         self.publisher.publish(event)
         self.events.publish(event)
 
+    async def _maintain(self) -> None:
+        """Housekeeping that keeps a long-running daemon's memory flat."""
+        while True:
+            await asyncio.sleep(MAINTENANCE_INTERVAL_S)
+            try:
+                purged = await self.idempotency.purge_expired(self.clock.time())
+                if purged:
+                    log.info("expired idempotency keys purged count=%d", purged)
+            except Exception:
+                log.exception("maintenance pass failed")
+
     def _breaker_changed(self, broker_id: str, old: BreakerState, new: BreakerState) -> None:
         self.audit.record("breaker.changed", broker_id=broker_id, data={"old": old, "new": new})
         self.health.changed()
@@ -206,6 +227,9 @@ class Daemon:
     def _session_changed(self, broker_id: str, old: SessionState, new: SessionState) -> None:
         self.audit.record("session.changed", broker_id=broker_id, data={"old": old, "new": new})
         self.health.changed()
+
+    def _session_event(self, broker_id: str, event: str, data: dict[str, Any]) -> None:
+        self.audit.record(f"session.{event}", broker_id=broker_id, data=data)
 
     def _kill_switch_changed(self, scope: str, old: Isolation | None, new: Isolation | None, by: str) -> None:
         self.audit.record("kill_switch.changed", broker_id=None if scope == GLOBAL else scope, data={

@@ -112,6 +112,10 @@ class IdempotencyStore(Protocol):
 
     def in_flight_count(self) -> int: ...
 
+    async def purge_expired(self, now: float) -> int:
+        """Forget keys past their TTL (their orders stay); returns how many."""
+        ...
+
 
 @dataclass
 class _Entry:
@@ -265,6 +269,13 @@ class SqliteIdempotencyStore:
 
     def in_flight_count(self) -> int:
         return sum(1 for entry in self._index.values() if not entry.completed)
+
+    async def purge_expired(self, now: float) -> int:
+        expired = [k for k, e in self._index.items() if e.completed and e.expires_at <= now]
+        for key in expired:
+            del self._index[key]
+        await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
+        return len(expired)
 
     async def _stored_reply(self, order_ref: str) -> PlaceOrderReply:
         row = await self._db.fetchone("SELECT reply_json FROM orders WHERE order_ref = ?", (order_ref,))

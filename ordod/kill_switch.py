@@ -67,6 +67,7 @@ class KillSwitch:
         self._clock = clock
         self.min_hold_s = min_hold_s
         self._active: dict[str, Isolation] = {}
+        self._pending_off: set[str] = set()  # scopes whose OFF is being written
         self._listeners: list[Listener] = []
 
     async def start(self) -> None:
@@ -98,6 +99,11 @@ class KillSwitch:
 
     async def turn_on(self, scope: str, reason: str, set_by: str) -> KillSwitchState:
         """Returns once the new state is durable. Already on: nothing changes (the hold keeps its start)."""
+        if scope in self._pending_off:
+            # An OFF is being written: cancel it and write ON again after it, so ON wins on disk too.
+            self._pending_off.discard(scope)
+            await self._store.save(scope, self._active[scope])
+            return self.state
         if scope in self._active:
             return self.state
         new = Isolation(reason=reason, set_by=set_by, set_at=self._clock.now())
@@ -118,7 +124,15 @@ class KillSwitch:
                     f"the kill switch ({scope}) went on {held:.0f} s ago and stays on for at least "
                     f"{self.min_hold_s:.0f} s; try again in {self.min_hold_s - held:.0f} s"
                 )
-        await self._store.save(scope, None)
+        self._pending_off.add(scope)
+        try:
+            await self._store.save(scope, None)
+        except BaseException:
+            self._pending_off.discard(scope)
+            raise
+        if scope not in self._pending_off:
+            return self.state  # an ON arrived while this OFF was being written, and it wins
+        self._pending_off.discard(scope)
         self._apply(scope, None, set_by)
         log.info("kill switch off scope=%s by=%s", scope, set_by)
         return self.state

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 78  # EX_CONFIG: systemd will not restart-loop on a bad config
     try:
         uvloop.run(serve(Daemon(config)))
-    except ConfigError as exc:  # e.g. an unsafe endpoint or an unusable token file, found at start
+    except ConfigError as exc:  # an unsafe endpoint, a token file or broker secret that cannot be used
         print(f"ordod: {exc}", file=sys.stderr)
         return 78
     except StateDirLocked as exc:

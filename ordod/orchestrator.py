@@ -69,8 +69,10 @@ class Orchestrator:
             self._rejected(order_ref, key, exc, principal)
             raise
         if isinstance(outcome, Replayed):
-            self.audit.record("order.replayed", order_ref=outcome.reply.order_ref,
-                              data={"idempotency_key": key, "principal": principal.name})
+            # Under this request's ref, so that its order.received has an outcome event.
+            self.audit.record("order.replayed", order_ref=order_ref,
+                              data={"idempotency_key": key, "principal": principal.name,
+                                    "original_order_ref": outcome.reply.order_ref})
             return outcome.reply
 
         try:

@@ -26,6 +26,7 @@ class ErrorCode(StrEnum):
     INTERNAL = "INTERNAL"
     STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     SHUTTING_DOWN = "SHUTTING_DOWN"
+    LOGIN_FAILED = "LOGIN_FAILED"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -47,6 +48,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
     ErrorCode.SHUTTING_DOWN: 503,
+    ErrorCode.LOGIN_FAILED: 502,
 }
 
 
@@ -158,6 +160,12 @@ class StorageUnavailable(OrdoError):
 
 class ShuttingDown(OrdoError):
     code = ErrorCode.SHUTTING_DOWN
+
+
+class LoginFailed(OrdoError):
+    """A broker refused a login step (wrong code or OTP, expired login) or could not be reached."""
+
+    code = ErrorCode.LOGIN_FAILED
 
 
 class InternalError(OrdoError):

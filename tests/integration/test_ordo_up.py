@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -36,15 +37,16 @@ def test_ordo_up_starts_daemon_and_tui_and_quitting_stops_both(tmp_path: Path) -
     write_config(config, {"daemon": {"state_dir": str(state), "rep_endpoint": f"tcp://127.0.0.1:{free_port()}",
                                      "pub_endpoint": f"tcp://127.0.0.1:{free_port()}", "http_listen": ""}})
     ordo = Path(sys.executable).parent / "ordo"
-    session = f"ordo-up-{tmp_path.name}"[:60]
+    session = f"ordo-up-{uuid.uuid4().hex[:12]}"
     done = tmp_path / "exit-code"
     command = f"{ordo} up --state-dir {state} --daemon-config {config}; echo $? > {done}"
     subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "30", command], check=True)
     try:
-        shown = wait_for_screen(session, "connected to")
-        assert "fyers" in shown and "hdfc" in shown and "closed" in shown
+        shown = wait_for_screen(session, "CONNECTED")
+        shown = wait_for_screen(session, "valid")  # broker health arrived (sessions valid)
+        assert "fyers" in shown and "hdfc" in shown
         pid = int((state / "ordod.lock").read_text())
-        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        subprocess.run(["tmux", "send-keys", "-t", session, "C-q"], check=True)
         deadline = time.monotonic() + 20
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
