@@ -50,7 +50,8 @@ async def test_any_order_body_gets_a_documented_answer(desk: tuple[RunningDaemon
                               headers={"Idempotency-Key": key, "Content-Type": content_type})
     assert reply.status < 500 or reply.code == "SHUTTING_DOWN"
     if reply.status in (200, 207, 502):
-        assert reply.body["ok"] is True and reply.body["idempotency_key"] == key
+        # HTTP drops the spaces around a header value, so " k " arrives as "k".
+        assert reply.body["ok"] is True and reply.body["idempotency_key"] == key.strip(" ")
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
