@@ -14,6 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ordo_shared.models import BrokerId
+from ordod.credentials import credential_file
+
+TOKEN_CREDENTIAL = "ordod-token"
 
 
 class ConfigError(Exception):
@@ -76,6 +79,16 @@ class LimitsConfig(Section):
     """Largest qty x price of one priced order (LIMIT and SL; MARKET orders carry no price)."""
 
 
+class AuditConfig(Section):
+    retention_days: float = Field(default=0.0, ge=0, le=3650, strict=False)
+    """Events older than this are exported to gzip JSON-lines files, then removed from the
+    database; 0 keeps every event in the database forever."""
+    archive_dir: Path | None = Field(default=None, strict=False)
+    """Where the exported files go. Default: <state_dir>/audit-archive."""
+    sweep_interval_s: float = Field(default=3600.0, gt=0, le=86_400, strict=False)
+    """How often the retention sweep runs (it also runs once at start)."""
+
+
 class BrokerConfig(Section):
     adapter: Literal["paper"] = "paper"
     enabled: bool = True
@@ -102,6 +115,7 @@ class Config(Section):
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @model_validator(mode="after")
     def _at_least_one_broker(self) -> Config:
@@ -111,7 +125,13 @@ class Config(Section):
 
     @property
     def token_file(self) -> Path:
-        return self.auth.token_file or self.daemon.state_dir / "token"
+        """[auth] token_file; else the systemd credential ``ordod-token`` when the unit passes
+        one (LoadCredential=); else <state_dir>/token, created on first start."""
+        return self.auth.token_file or credential_file(TOKEN_CREDENTIAL) or self.daemon.state_dir / "token"
+
+    @property
+    def audit_archive_dir(self) -> Path:
+        return self.audit.archive_dir or self.daemon.state_dir / "audit-archive"
 
     def breaker_for(self, broker_id: str) -> BreakerConfig:
         return self.brokers[broker_id].breaker or self.breaker
@@ -121,9 +141,6 @@ class Config(Section):
 
     def with_state_dir(self, state_dir: Path) -> Config:
         return self.model_copy(update={"daemon": self.daemon.model_copy(update={"state_dir": state_dir})})
-
-
-
 
 
 def config_from_mapping(data: dict[str, Any]) -> Config:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ordo_shared.models import BreakerState, KillSwitchState, SessionState
 from ordod.audit import AuditLog, SqliteAuditStore
+from ordod.audit_retention import AuditRetention
 from ordod.auth import Principal, TokenAuthenticator, ensure_token_file
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter
@@ -20,9 +21,11 @@ from ordod.gateway import BrokerGateway
 from ordod.health import HealthMonitor
 from ordod.idempotency import SqliteIdempotencyStore
 from ordod.kill_switch import KillSwitch, SqliteKillSwitchStore
+from ordod.metrics import DaemonState, OrdoMetrics
 from ordod.orchestrator import Orchestrator
 from ordod.publisher import EventPublisher
 from ordod.recovery import recover_in_flight
+from ordod.reload import ReloadPlan, plan_reload
 from ordod.retry import Backoff
 from ordod.service import OrdoService
 from ordod.session_manager import SessionManager
@@ -34,6 +37,9 @@ from ordod.zmq_server import ZmqServer
 
 log = logging.getLogger("ordod")
 
+# After the receive loop stops: how long requests that arrived during the drain get to answer.
+_LAST_REPLIES_S = 1.0
+
 
 @dataclass
 class Daemon:
@@ -41,6 +47,8 @@ class Daemon:
     clock: Clock = field(default_factory=SystemClock)
     rng: random.Random = field(default_factory=random.Random)
     adapters: dict[str, BrokerAdapter] = field(default_factory=dict)
+    metrics: OrdoMetrics = field(default_factory=OrdoMetrics)
+    """Owns the Prometheus registry; the HTTP door serves ``metrics.registry`` at /metrics."""
 
     def __post_init__(self) -> None:
         self._tasks: list[asyncio.Task[None]] = []
@@ -87,9 +95,9 @@ class Daemon:
                 adapter,
                 CircuitBreaker(broker_id, cfg.breaker_for(broker_id), clock, self._breaker_changed),
                 cfg.retry_for(broker_id),
-                Backoff(cfg.retry_for(broker_id).initial_backoff_ms / 1000,
-                        cfg.retry_for(broker_id).max_backoff_ms / 1000, self.rng),
+                self._backoff(broker_id),
                 clock,
+                metrics=self.metrics,
             )
             for broker_id, adapter in self.adapters.items()
         }
@@ -97,13 +105,18 @@ class Daemon:
         enabled = [b for b, c in cfg.brokers.items() if c.enabled]
         self.validator = PreTradeValidator(cfg.limits, enabled, list(cfg.brokers))
         self.orchestrator = Orchestrator(
-            self.idempotency, self.kill_switch, self.sessions, self.validator, self.gateways, self.audit, clock
+            self.idempotency, self.kill_switch, self.sessions, self.validator, self.gateways, self.audit, clock,
+            metrics=self.metrics,
         )
         self.health = HealthMonitor(
             self.gateways, {b: c.enabled for b, c in cfg.brokers.items()}, self.sessions, self.kill_switch,
             self.idempotency, self.audit, clock, self.publisher.publish, cfg.daemon.health_interval_s,
         )
         self.kill_switch.on_change(self._kill_switch_changed)
+        self._started_at = clock.time()
+        self.metrics.watch(self._metric_state)
+        self.retention = AuditRetention(self.db, self.audit, cfg.audit_archive_dir, lambda: self.config.audit,
+                                        clock, self.metrics)
 
         recovered = await recover_in_flight(self.idempotency, self.gateways, self.audit, clock)
         self.service = OrdoService(
@@ -119,6 +132,7 @@ class Daemon:
         self._tasks = [
             asyncio.create_task(self.zmq.run(), name="zmq-server"),
             asyncio.create_task(self.health.run(), name="health"),
+            asyncio.create_task(self.retention.run(), name="audit-retention"),
         ]
         log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
                  self.rep_endpoint, self.pub_endpoint, cfg.daemon.state_dir,
@@ -129,12 +143,17 @@ class Daemon:
         if getattr(self, "orchestrator", None) is not None:
             self.orchestrator.accepting = False
             self.health.stopping = True
+            self.health.changed()
         if getattr(self, "zmq", None) is not None:
+            # The door stays open while orders finish, so new orders get SHUTTING_DOWN
+            # instead of silence.
             await self.zmq.drain(self.config.daemon.shutdown_grace_s)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        if getattr(self, "zmq", None) is not None:
+            await self.zmq.drain(_LAST_REPLIES_S)  # answers to requests that came in meanwhile
         if getattr(self, "health", None) is not None:
             await self.health.close()
         if getattr(self, "audit", None) is not None and self.db is not None:
@@ -155,8 +174,56 @@ class Daemon:
         self.stopped.set()
         log.info("ordod stopped")
 
+    async def reload(self, new: Config) -> ReloadPlan:
+        """Apply what can change safely at run time (see ordod.reload) and audit it."""
+        plan = plan_reload(self.config, new)
+        cfg = self.config = plan.effective
+        self.validator.limits = cfg.limits
+        for broker_id, gateway in self.gateways.items():
+            gateway.breaker.config = cfg.breaker_for(broker_id)
+            gateway.retry = cfg.retry_for(broker_id)
+            gateway.backoff = self._backoff(broker_id)
+        self.audit.record("config.reloaded", data={
+            "applied": {key: {"old": old, "new": value} for key, (old, value) in plan.applied.items()},
+            "restart_required": plan.restart_required,
+        })
+        await self.audit.flush()
+        self.metrics.config_reloads.labels("applied").inc()
+        log.info("config reloaded applied=%s restart_required=%s",
+                 ",".join(plan.applied) or "-", ",".join(plan.restart_required) or "-")
+        return plan
+
+    async def reload_failed(self, error: str) -> None:
+        self.audit.record("config.reload_failed", data={"error": error})
+        await self.audit.flush()
+        self.metrics.config_reloads.labels("failed").inc()
+        log.error("config reload failed; keeping the running config: %s", error)
+
+    def status_line(self) -> str:
+        """One line for systemd's STATUS= (shown by `systemctl status ordod`)."""
+        snap = self.health.snapshot()
+        not_closed = [f"{b.broker_id}:{b.breaker}" for b in snap.brokers if b.breaker != "closed"]
+        return (f"{snap.status}; {snap.in_flight_orders} in flight; kill switch "
+                f"{'ON' if snap.kill_switch.active else 'off'}; breakers "
+                f"{', '.join(not_closed) or 'all closed'}; audit seq {snap.audit_seq}; rep {self.rep_endpoint}")
+
+    def _backoff(self, broker_id: str) -> Backoff:
+        retry = self.config.retry_for(broker_id)
+        return Backoff(retry.initial_backoff_ms / 1000, retry.max_backoff_ms / 1000, self.rng)
+
+    def _metric_state(self) -> DaemonState:
+        return DaemonState(
+            audit_last_seq=self.audit.last_seq,
+            audit_first_available_seq=self.audit.first_available_seq,
+            orders_in_flight=self.idempotency.in_flight_count(),
+            kill_switch_active=self.kill_switch.active,
+            breakers={broker_id: gw.breaker.state for broker_id, gw in self.gateways.items()},
+            started_at=self._started_at,
+        )
+
     def _breaker_changed(self, broker_id: str, old: BreakerState, new: BreakerState) -> None:
         self.audit.record("breaker.changed", broker_id=broker_id, data={"old": old, "new": new})
+        self.metrics.breaker_changed(broker_id, old, new)
         self.health.changed()
 
     def _session_changed(self, broker_id: str, old: SessionState, new: SessionState) -> None:
@@ -165,4 +232,5 @@ class Daemon:
 
     def _kill_switch_changed(self, old: KillSwitchState, new: KillSwitchState) -> None:
         self.audit.record("kill_switch.changed", data={"old": old.active, **new.model_dump(mode="json")})
+        self.metrics.kill_switch_changes.labels(str(new.active).lower()).inc()
         self.health.changed()

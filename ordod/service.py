@@ -96,5 +96,6 @@ class OrdoService:
         return KillSwitchReply(kill_switch=state)
 
     async def _audit_replay(self, request: AuditReplayRequest, principal: Principal) -> AuditReplayReply:
-        events = await self._audit.replay(request.since, request.limit)
-        return AuditReplayReply(events=events, last_seq=self._audit.last_seq)
+        page = await self._audit.replay_page(request.since, request.limit)
+        return AuditReplayReply(events=page.events, last_seq=self._audit.last_seq,
+                                first_available_seq=page.first_available_seq, pruned=page.pruned)
