@@ -122,9 +122,14 @@ class AuditRetention:
         self._settings = settings  # read on every sweep, so a SIGHUP reload applies
         self._clock = clock
         self._metrics = metrics
+        self._sweeping = asyncio.Lock()
 
     async def sweep(self) -> SweepResult:
         """Archive and remove every event older than the retention period (none when 0)."""
+        async with self._sweeping:  # the periodic sweep and an operator's must not interleave
+            return await self._sweep()
+
+    async def _sweep(self) -> SweepResult:
         days = self._settings().retention_days
         through = await self._finish_interrupted_sweep()
         files: list[ArchiveFile] = []
