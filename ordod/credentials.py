@@ -66,7 +66,8 @@ def resolve_secret(reference: str, environ: Mapping[str, str] | None = None) -> 
         if not value:
             raise CredentialError(f"{reference}: environment variable {target} is unset or empty")
         return SecretStr(value)
-    raise CredentialError(f"{reference[:40]!r} is not a secret reference; use one of {', '.join(_SCHEMES)}")
+    # Not echoed: a value without a scheme is most likely the secret itself pasted in.
+    raise CredentialError(f"the value (not shown) is not a secret reference; start it with {', '.join(_SCHEMES)}")
 
 
 def _read(reference: str, path: Path) -> SecretStr:
