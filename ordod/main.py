@@ -29,6 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="TOML config file (default: built-in, two paper brokers)")
     parser.add_argument("--state-dir", type=Path, help="override [daemon] state_dir")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--check-config", action="store_true",
+                        help="validate the config and exit (0 valid, 78 invalid) without starting")
     return parser.parse_args(argv)
 
 
@@ -47,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"ordod: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    if args.check_config:
+        print(f"ordod: config {args.config or '(built-in defaults)'} is valid")
+        return 0
     try:
         uvloop.run(serve(config, args.config, args.state_dir))
     except StateDirLocked as exc:

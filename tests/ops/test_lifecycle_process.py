@@ -134,3 +134,14 @@ async def test_a_config_that_does_not_validate_exits_78_naming_the_key(tmp_path:
     daemon = await DaemonProcess.spawn("--config", str(config))
     assert await daemon.wait() == 78
     assert "retry.max_atempts" in daemon.output
+
+
+async def test_check_config_validates_without_starting(tmp_path: Path) -> None:
+    good = write_config(tmp_path / "good.toml", tmp_path / "state")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[limits]\nmax_qty = 0\n")
+    ok = await DaemonProcess.spawn("--config", str(good), "--check-config")
+    refused = await DaemonProcess.spawn("--config", str(bad), "--check-config")
+    assert await ok.wait() == 0
+    assert await refused.wait() == 78 and "limits.max_qty" in refused.output
+    assert not (tmp_path / "state").exists(), "checking a config must not create or lock anything"
