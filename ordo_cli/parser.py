@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import Any, TextIO
 
 from ordo_cli import exit_codes
 
@@ -25,7 +25,7 @@ class Parser(argparse.ArgumentParser):
     stdout: TextIO | None = None
     stderr: TextIO | None = None
 
-    def _print_message(self, message: str, file: IO[str] | None = None) -> None:
+    def _print_message(self, message: str, file: Any = None) -> None:
         if message:
             target = self.stderr if file is sys.stderr else self.stdout if file is sys.stdout else file
             (target or file or sys.stderr).write(message)

@@ -43,7 +43,8 @@ def order_detail(order: dict[str, Any]) -> str:
     lines = [
         f"{order['order_ref']}  {order.get('status') or order['state']}  key={order['idempotency_key']}",
         f"  {_order_summary(order)}  product={spec.get('product')} validity={spec.get('validity')}",
-        f"  created {order['created_at']}" + (f", completed {order['completed_at']}" if order.get("completed_at") else ""),
+        f"  created {order['created_at']}"
+        + (f", completed {order['completed_at']}" if order.get("completed_at") else ""),
     ]
     if order.get("results"):
         lines.append(broker_results(order["results"]))

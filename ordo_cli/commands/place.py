@@ -50,7 +50,7 @@ def order_from_args(args: argparse.Namespace) -> dict[str, Any]:
 
 def retry_delay_s(attempt: int) -> float:
     """0.2 s, 0.4 s, 0.8 s ... capped at 2 s, with jitter so a desk's scripts do not march in step."""
-    ceiling = min(2.0, 0.2 * 2 ** (attempt - 1))
+    ceiling = min(2.0, 0.2 * 2.0 ** (attempt - 1))
     return ceiling / 2 + secrets.randbelow(1000) / 1000 * ceiling / 2
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ordod.config import Config
 from ordo_shared.client_config import DEFAULT_REP, ClientSettings
+from ordod.config import Config
 from tests.cli.runner import ordo
 from tests.harness import running_daemon
 

@@ -41,7 +41,8 @@ async def test_sigterm_lets_the_order_in_flight_finish_refuses_new_ones_and_exit
     latecomer = RawClient(ctx, daemon.rep, token_of(state_dir))
     try:
         in_flight = asyncio.create_task(trader.place("k-in-flight", timeout_s=15))
-        while (await latecomer.call("health"))["health"]["in_flight_orders"] == 0:
+        # Polled over the wire: the daemon is another process, there is no event to await.
+        while (await latecomer.call("health"))["health"]["in_flight_orders"] == 0:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
         daemon.send(signal.SIGTERM)
@@ -60,7 +61,8 @@ async def test_sigterm_lets_the_order_in_flight_finish_refuses_new_ones_and_exit
     assert code == 0, daemon.output
 
     # Durable: the answer the trader got is the one on disk, and the log closes cleanly after it.
-    [(state, reply_json)] = stored(state_dir, "SELECT state, reply_json FROM orders WHERE idempotency_key = 'k-in-flight'")
+    [(state, reply_json)] = stored(
+        state_dir, "SELECT state, reply_json FROM orders WHERE idempotency_key = 'k-in-flight'")
     assert state == "completed" and json.loads(str(reply_json))["order_ref"] == reply["order_ref"]
     assert stored(state_dir, "SELECT COUNT(*) FROM orders WHERE idempotency_key = 'k-too-late'") == [(0,)]
     types = [t for (t,) in stored(state_dir, "SELECT type FROM audit ORDER BY seq")]

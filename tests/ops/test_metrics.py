@@ -117,7 +117,8 @@ async def test_retries_and_breaker_transitions_are_counted(state_dir: Path) -> N
 async def test_each_daemon_owns_its_registry_and_the_global_one_stays_clean(tmp_path: Path) -> None:
     async with running_daemon(make_config(tmp_path / "a")) as a, running_daemon(make_config(tmp_path / "b")) as b:
         await a.client().place("k-only-a")
-        async with metrics_server(a.daemon.metrics.registry) as url_a, metrics_server(b.daemon.metrics.registry) as url_b:
+        async with (metrics_server(a.daemon.metrics.registry) as url_a,
+                    metrics_server(b.daemon.metrics.registry) as url_b):
             in_a, in_b = await scrape(url_a), await scrape(url_b)
     assert value(in_a, "ordo_orders_total", status="success") == 1
     assert value(in_b, "ordo_orders_total", status="success") == 0

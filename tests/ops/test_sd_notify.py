@@ -30,7 +30,7 @@ class FakeSystemd:
 
     def pending(self) -> list[dict[str, str]]:
         """Everything received so far, without waiting."""
-        out = []
+        out: list[dict[str, str]] = []
         while True:
             try:
                 raw = self.sock.recv(4096)
@@ -46,7 +46,7 @@ class FakeSystemd:
 
     async def until(self, key: str, timeout_s: float = 15.0) -> tuple[dict[str, str], list[dict[str, str]]]:
         """The first message carrying ``key``, and every message before it."""
-        before = []
+        before: list[dict[str, str]] = []
         while True:
             message = await self.next(timeout_s)
             if key in message:
@@ -137,7 +137,7 @@ async def test_watchdog_pings_at_half_the_timeout_and_stop_while_the_loop_is_blo
         for _ in range(3):
             assert await systemd.next(timeout_s=2) == {"WATCHDOG": "1"}
         systemd.pending()
-        time.sleep(0.5)  # a stuck event loop: a blocking call in the daemon
+        time.sleep(0.5)  # noqa: ASYNC251 - deliberately a stuck event loop, as a blocking call in the daemon
         # Read before the loop gets control back: nothing could have been sent meanwhile,
         # so systemd's watchdog would fire and restart the unit.
         assert systemd.pending() == []
