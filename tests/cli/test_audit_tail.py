@@ -16,6 +16,7 @@ from tests.harness import make_config, running_daemon
 async def test_tail_prints_the_last_lines_oldest_first(config: Config) -> None:
     async with running_daemon(config) as d:
         await d.client().place("cli-tail")
+        await d.daemon.audit.flush()  # the order's last event is committed, not just numbered
         last = d.daemon.audit.last_seq
         run = await ordo(*against(d), "audit", "tail", "-n", "3")
     seqs = [int(line.split()[0]) for line in run.stdout.splitlines()]
@@ -26,6 +27,7 @@ async def test_tail_prints_the_last_lines_oldest_first(config: Config) -> None:
 async def test_since_prints_every_later_event_as_json_lines(config: Config) -> None:
     async with running_daemon(config) as d:
         await d.client().place("cli-since")
+        await d.daemon.audit.flush()
         run = await ordo(*against(d), "--json", "audit", "tail", "--since", "1")
         last = d.daemon.audit.last_seq
     events = run.json_lines()
@@ -35,6 +37,7 @@ async def test_since_prints_every_later_event_as_json_lines(config: Config) -> N
 
 async def test_follow_prints_new_events_in_seq_order_as_they_happen(config: Config) -> None:
     async with running_daemon(config) as d:
+        await d.daemon.audit.flush()
         start = d.daemon.audit.last_seq
         follower = asyncio.create_task(ordo(*against(d), "--json", "audit", "tail", "-n", "1", "--follow",
                                             "--count", "6"))

@@ -32,6 +32,7 @@ async def test_old_events_are_archived_then_removed_and_replay_says_so(state_dir
     async with running_daemon(retention_config(state_dir), with_clock(clock)) as d:
         client = d.client()
         await client.place("k-old")
+        await d.daemon.audit.flush()
         old = (await client.call("audit_replay", since=0, limit=1000))["events"]
         clock.advance(8 * DAY)
         await client.place("k-new")
@@ -84,6 +85,7 @@ async def test_a_sweep_interrupted_after_the_file_was_written_never_exports_twic
         client = d.client()
         await client.place("k-a")
         await client.place("k-b")
+        await d.daemon.audit.flush()
         events = await d.daemon.audit.replay(0, 1000)
         # As if the daemon died right after the rename: the file holds 1..4, the rows are still there.
         write_archive(state_dir / "audit-archive", events[:4])

@@ -81,6 +81,7 @@ async def test_place_order_example_reports_a_refusal_with_exit_1(config: Config)
 async def test_audit_follow_example_prints_the_backlog_in_order(config: Config) -> None:
     async with running_daemon(config) as d:
         await d.client().place("example-backlog")
+        await d.daemon.audit.flush()
         last = d.daemon.audit.last_seq
         code, stdout, stderr = await run_example("audit_follow.py", d, "--pub-endpoint", d.daemon.pub_endpoint,
                                                  "--since", "0", "--count", str(last))
@@ -123,6 +124,7 @@ async def test_audit_follow_example_fills_a_gap_in_seq_from_audit_replay(config:
                             await read_until(lambda: bool(seen))
                     except TimeoutError:
                         continue
+                await d.daemon.audit.flush()
                 publish = d.daemon.audit._publish
                 lost = set(range(d.daemon.audit.last_seq + 1, d.daemon.audit.last_seq + 5))
                 d.daemon.audit._publish = dropping(publish, lost)
@@ -130,6 +132,7 @@ async def test_audit_follow_example_fills_a_gap_in_seq_from_audit_replay(config:
                 await d.daemon.audit.flush()  # all 4 stored (and so "published") before the fault ends
                 d.daemon.audit._publish = publish
                 await d.client().place("example-after")
+                await d.daemon.audit.flush()
                 final = d.daemon.audit.last_seq
                 await read_until(lambda: seen[-1]["seq"] == final)
         finally:
