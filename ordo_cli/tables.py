@@ -82,5 +82,6 @@ def health(health: dict[str, Any]) -> str:
 
 def audit_event(event: dict[str, Any]) -> str:
     where = " ".join(part for part in (event.get("order_ref"), event.get("broker_id")) if part)
-    data = " ".join(f"{k}={v}" for k, v in event.get("data", {}).items() if not isinstance(v, dict | list))
+    data = " ".join(f"{k}={v}" for k, v in event.get("data", {}).items()
+                    if v not in (None, "") and not isinstance(v, dict | list))
     return f"{event['seq']:>8}  {event['ts']}  {event['type']:<22} {where}  {data}".rstrip()

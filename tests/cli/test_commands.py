@@ -6,6 +6,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
 from ordod.config import Config
 from tests.cli.runner import LIMIT_ORDER, against, ordo
 from tests.harness import make_config, running_daemon
@@ -114,3 +116,18 @@ async def test_partial_health_is_2_when_a_breaker_is_open(state_dir: Path) -> No
         run = await ordo(*against(d), "health")
     assert run.code == 2
     assert [line.split()[4] for line in run.stdout.splitlines()[3:]] == ["closed", "open"]
+
+
+def test_tui_and_up_still_dispatch_to_the_terminal_ui(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import ordo_cli.up
+    import ordo_tui.app
+    from ordo_cli.main import main
+
+    seen: list[object] = []
+    monkeypatch.setattr(ordo_tui.app, "run_tui", lambda settings: seen.append(settings) or 0)
+    monkeypatch.setattr(ordo_cli.up, "run_local", lambda state_dir, config: seen.append((state_dir, config)) or 0)
+    assert main(["--endpoint", "tcp://127.0.0.1:7001", "--token-file", str(tmp_path / "t"), "tui"]) == 0
+    assert main(["up", "--state-dir", str(tmp_path / "s")]) == 0
+    [settings, local] = seen
+    assert getattr(settings, "endpoint", None) == "tcp://127.0.0.1:7001"
+    assert local == (tmp_path / "s", None)
