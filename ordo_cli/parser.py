@@ -94,10 +94,13 @@ def _build() -> Parser:
 
     kill = sub.add_parser("kill", help="the kill switch: once on, no new order reaches any broker")
     kill_sub = kill.add_subparsers(dest="action", required=True, parser_class=Parser)
-    kill_on = kill_sub.add_parser("on", help="stop all new orders now")
+    kill_on = kill_sub.add_parser("on", help="stop all new orders now (or, with --broker, isolate one broker)")
     kill_on.add_argument("--reason", required=True, help="shown to every trader and kept in the audit log")
-    kill_off = kill_sub.add_parser("off", help="allow orders again")
+    kill_on.add_argument("--broker", help="isolate only this broker; orders still go to the others")
+    kill_on.add_argument("--flatten", action="store_true", help="also cancel every open order in scope")
+    kill_off = kill_sub.add_parser("off", help="allow orders again (refused within the minimum hold)")
     kill_off.add_argument("--reason", default="", help="kept in the audit log")
+    kill_off.add_argument("--broker", help="end the isolation of this broker only")
     kill_sub.add_parser("status", help="is it on, why, since when, by whom")
 
     audit = sub.add_parser("audit", help="the audit log")

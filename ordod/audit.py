@@ -187,7 +187,8 @@ class AuditLog:
         for p in batch.pending:
             self.last_seq += 1
             events.append(
-                Event(seq=self.last_seq, ts=p.ts, type=p.type, order_ref=p.order_ref, broker_id=p.broker_id, data=p.data)
+                Event(seq=self.last_seq, ts=p.ts, type=p.type, order_ref=p.order_ref, broker_id=p.broker_id,
+                      data=p.data)
             )
         return events
 

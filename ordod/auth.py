@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from ordo_shared.errors import Unauthorized
+from ordod.credentials import credentials_directory
 
 Role = Literal["viewer", "trader", "admin"]
 
@@ -39,7 +40,18 @@ def ensure_token_file(path: Path) -> str:
         return token
     if not token:
         raise ValueError(f"token file {path} is empty")
+    if path.stat().st_mode & 0o077 and not is_systemd_credential(path):
+        # Like ssh with a private key: a token others can read is not a secret any more.
+        raise PermissionError(f"token file {path} is readable by others; run: chmod 600 {path}")
     return token
+
+
+def is_systemd_credential(path: Path) -> bool:
+    """systemd hands credentials over read-only in a directory private to the unit, often
+    granting the service user read access by an ACL, which shows as group bits in the mode:
+    there, the mode says nothing about who else can read the file."""
+    directory = credentials_directory()
+    return directory is not None and path.resolve().parent == directory.resolve()
 
 
 class TokenAuthenticator:

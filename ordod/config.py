@@ -6,13 +6,13 @@ value stops the daemon at start with a message naming the key.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ordo_shared.client_config import default_state_dir
 from ordo_shared.models import BrokerId
 from ordod.credentials import credential_file
 
@@ -25,14 +25,6 @@ class ConfigError(Exception):
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-def default_state_dir() -> Path:
-    """systemd's StateDirectory when run as a unit, else the user's XDG state folder."""
-    if state := os.environ.get("STATE_DIRECTORY"):
-        return Path(state.split(":")[0])
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "ordo"
 
 
 class DaemonConfig(Section):
@@ -48,6 +40,10 @@ class DaemonConfig(Section):
     """A health snapshot goes out at least this often (and at once on any change)."""
     shutdown_grace_s: float = Field(default=10.0, ge=0, le=300, strict=False)
     """How long SIGTERM waits for in-flight orders before closing the database."""
+    db_busy_timeout_ms: int = Field(default=2000, ge=0, le=60_000)
+    """How long a write waits for a lock held elsewhere before the order is refused."""
+    reconcile_interval_s: float = Field(default=5.0, gt=0, le=3600, strict=False)
+    """How often brokers are asked again about orders whose outcome is unknown."""
     idempotency_ttl_h: float = Field(default=24.0, gt=0, le=24 * 30, strict=False)
     """How long an idempotency key stays bound to its order."""
 
@@ -70,6 +66,20 @@ class RetryConfig(Section):
     max_backoff_ms: float = Field(default=1000.0, ge=0, le=300_000, strict=False)
     call_timeout_s: float = Field(default=10.0, gt=0, le=120, strict=False)
     """Longest single broker call before it counts as a timeout."""
+
+
+class KillSwitchConfig(Section):
+    min_hold_s: float = Field(default=60.0, ge=0, le=86_400, strict=False)
+    """After going on, the switch refuses to go off for this long."""
+
+
+class TrackingConfig(Section):
+    poll_interval_s: float = Field(default=2.0, gt=0, le=600, strict=False)
+    """How often open orders are looked up at their brokers."""
+    fast_poll_s: float = Field(default=0.5, gt=0, le=600, strict=False)
+    """The interval right after placement, when fills and late rejections are most likely."""
+    fast_window_s: float = Field(default=10.0, ge=0, le=3600, strict=False)
+    """How long after placement the fast interval applies."""
 
 
 class LimitsConfig(Section):
@@ -98,6 +108,10 @@ class BrokerConfig(Section):
     """paper: when set, every order is answered with this error code."""
     fail_rate: float = Field(default=0.0, ge=0, le=1, strict=False)
     """paper: share of calls that fail as BROKER_UNAVAILABLE."""
+    fill_after_ms: float = Field(default=0.0, ge=0, le=86_400_000, strict=False)
+    """paper: accepted orders fill after this long (0: they stay open until cancelled)."""
+    late_reject: str = ""
+    """paper: when set, accepted orders are rejected after fill_after_ms with this message."""
     breaker: BreakerConfig | None = None
     """Overrides the [breaker] defaults for this broker."""
     retry: RetryConfig | None = None
@@ -116,12 +130,15 @@ class Config(Section):
     retry: RetryConfig = Field(default_factory=RetryConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    kill_switch: KillSwitchConfig = Field(default_factory=KillSwitchConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
-    @model_validator(mode="after")
-    def _at_least_one_broker(self) -> Config:
-        if not any(b.enabled for b in self.brokers.values()):
+    @field_validator("brokers")
+    @classmethod
+    def _at_least_one_broker(cls, brokers: dict[str, BrokerConfig]) -> dict[str, BrokerConfig]:
+        if not any(b.enabled for b in brokers.values()):
             raise ValueError("at least one broker must be enabled")
-        return self
+        return brokers
 
     @property
     def token_file(self) -> Path:
@@ -134,10 +151,15 @@ class Config(Section):
         return self.audit.archive_dir or self.daemon.state_dir / "audit-archive"
 
     def breaker_for(self, broker_id: str) -> BreakerConfig:
-        return self.brokers[broker_id].breaker or self.breaker
+        """The [breaker] defaults with this broker's own keys on top."""
+        override = self.brokers[broker_id].breaker
+        return self.breaker if override is None else self.breaker.model_copy(
+            update=override.model_dump(exclude_unset=True))
 
     def retry_for(self, broker_id: str) -> RetryConfig:
-        return self.brokers[broker_id].retry or self.retry
+        """The [retry] defaults with this broker's own keys on top."""
+        override = self.brokers[broker_id].retry
+        return self.retry if override is None else self.retry.model_copy(update=override.model_dump(exclude_unset=True))
 
     def with_state_dir(self, state_dir: Path) -> Config:
         return self.model_copy(update={"daemon": self.daemon.model_copy(update={"state_dir": state_dir})})

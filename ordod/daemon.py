@@ -8,7 +8,8 @@ import logging
 import random
 from dataclasses import dataclass, field
 
-from ordo_shared.models import BreakerState, KillSwitchState, SessionState
+from ordo_shared.models import BreakerState, Isolation, SessionState
+from ordod.action_store import ActionStore
 from ordod.audit import AuditLog, SqliteAuditStore
 from ordod.audit_retention import AuditRetention
 from ordod.auth import Principal, TokenAuthenticator, ensure_token_file
@@ -20,11 +21,12 @@ from ordod.config import Config
 from ordod.gateway import BrokerGateway
 from ordod.health import HealthMonitor
 from ordod.idempotency import SqliteIdempotencyStore
-from ordod.kill_switch import KillSwitch, SqliteKillSwitchStore
+from ordod.kill_switch import GLOBAL, KillSwitch, SqliteKillSwitchStore
 from ordod.metrics import DaemonState, OrdoMetrics
 from ordod.orchestrator import Orchestrator
+from ordod.order_actions import OrderActions
 from ordod.publisher import EventPublisher
-from ordod.recovery import recover_in_flight
+from ordod.reconciler import Reconciler
 from ordod.reload import ReloadPlan, plan_reload
 from ordod.retry import Backoff
 from ordod.service import OrdoService
@@ -32,6 +34,7 @@ from ordod.session_manager import SessionManager
 from ordod.sockets import SocketFactory, bound_endpoint
 from ordod.state_lock import StateLock
 from ordod.storage.database import Database
+from ordod.tracking import OrderTracker, TrackingStore
 from ordod.validator import PreTradeValidator
 from ordod.zmq_server import ZmqServer
 
@@ -39,6 +42,7 @@ log = logging.getLogger("ordod")
 
 # After the receive loop stops: how long requests that arrived during the drain get to answer.
 _LAST_REPLIES_S = 1.0
+MAINTENANCE_INTERVAL_S = 300.0
 
 
 @dataclass
@@ -73,14 +77,14 @@ class Daemon:
         token = ensure_token_file(cfg.token_file)
         self.authenticator = TokenAuthenticator({token: Principal("default", "admin")})
 
-        self.db = await Database.open(cfg.daemon.state_dir / "ordo.db")
+        self.db = await Database.open(cfg.daemon.state_dir / "ordo.db", cfg.daemon.db_busy_timeout_ms)
         self._sockets = SocketFactory()
         pub_socket = self._sockets.publisher(cfg.daemon.pub_endpoint)
         self.pub_endpoint = bound_endpoint(pub_socket)
         self.publisher = EventPublisher(pub_socket)
         self.audit = AuditLog(self.db, SqliteAuditStore(self.db), clock, self.publisher.publish)
         await self.audit.start()
-        self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.db), clock)
+        self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.db), clock, cfg.kill_switch.min_hold_s)
         await self.kill_switch.start()
         self.idempotency = SqliteIdempotencyStore(self.db, cfg.daemon.idempotency_ttl_h * 3600)
         await self.idempotency.start(clock.time())
@@ -118,9 +122,17 @@ class Daemon:
         self.retention = AuditRetention(self.db, self.audit, cfg.audit_archive_dir, lambda: self.config.audit,
                                         clock, self.metrics)
 
-        recovered = await recover_in_flight(self.idempotency, self.gateways, self.audit, clock)
+        self.reconciler = Reconciler(self.idempotency, self.gateways, self.audit, clock,
+                                     cfg.daemon.reconcile_interval_s)
+        recovered = await self.reconciler.recover_in_flight()
+        self.tracker = OrderTracker(TrackingStore(self.db), self.gateways, self.audit, clock, cfg.tracking)
+        self.actions = OrderActions(
+            ActionStore(self.db, cfg.daemon.idempotency_ttl_h * 3600), self.idempotency, self.tracker,
+            self.gateways, self.kill_switch, self.validator, self.audit, clock,
+        )
         self.service = OrdoService(
-            self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit
+            self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit,
+            self.actions, self.tracker.store, list(cfg.brokers),
         )
         rep_socket = self._sockets.router(cfg.daemon.rep_endpoint)
         self.rep_endpoint = bound_endpoint(rep_socket)
@@ -132,6 +144,9 @@ class Daemon:
         self._tasks = [
             asyncio.create_task(self.zmq.run(), name="zmq-server"),
             asyncio.create_task(self.health.run(), name="health"),
+            asyncio.create_task(self.reconciler.run(), name="reconciler"),
+            asyncio.create_task(self.tracker.run(), name="tracker"),
+            asyncio.create_task(self._maintain(), name="maintenance"),
             asyncio.create_task(self.retention.run(), name="audit-retention"),
         ]
         log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
@@ -173,6 +188,17 @@ class Daemon:
         self._lock.release()
         self.stopped.set()
         log.info("ordod stopped")
+
+    async def _maintain(self) -> None:
+        """Housekeeping that keeps a long-running daemon's memory flat."""
+        while True:
+            await asyncio.sleep(MAINTENANCE_INTERVAL_S)
+            try:
+                purged = await self.idempotency.purge_expired(self.clock.time())
+                if purged:
+                    log.info("expired idempotency keys purged count=%d", purged)
+            except Exception:
+                log.exception("maintenance pass failed")
 
     async def reload(self, new: Config) -> ReloadPlan:
         """Apply what can change safely at run time (see ordod.reload) and audit it."""
@@ -217,6 +243,7 @@ class Daemon:
             audit_first_available_seq=self.audit.first_available_seq,
             orders_in_flight=self.idempotency.in_flight_count(),
             kill_switch_active=self.kill_switch.active,
+            isolated=frozenset(b for b in self.gateways if self.kill_switch.isolated(b)),
             breakers={broker_id: gw.breaker.state for broker_id, gw in self.gateways.items()},
             started_at=self._started_at,
         )
@@ -230,7 +257,9 @@ class Daemon:
         self.audit.record("session.changed", broker_id=broker_id, data={"old": old, "new": new})
         self.health.changed()
 
-    def _kill_switch_changed(self, old: KillSwitchState, new: KillSwitchState) -> None:
-        self.audit.record("kill_switch.changed", data={"old": old.active, **new.model_dump(mode="json")})
-        self.metrics.kill_switch_changes.labels(str(new.active).lower()).inc()
+    def _kill_switch_changed(self, scope: str, old: Isolation | None, new: Isolation | None) -> None:
+        self.audit.record("kill_switch.changed", broker_id=None if scope == GLOBAL else scope, data={
+            "scope": scope, "old": old is not None, "active": new is not None,
+            **(new or Isolation()).model_dump(mode="json")})
+        self.metrics.kill_switch_changes.labels(scope, str(new is not None).lower()).inc()
         self.health.changed()

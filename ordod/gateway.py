@@ -86,15 +86,8 @@ class BrokerGateway:
         attempts = 0
         last_error: BrokerError | None = None
 
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
-            wait=self.backoff,
-            retry=retry_if_exception(should_retry),
-            sleep=self._sleep,
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
+            async for attempt in self._retrying(should_retry):
                 with attempt:
                     self._check_may_send(halted, attempts)
                     attempts += 1
@@ -104,9 +97,12 @@ class BrokerGateway:
                         last_error = exc
                         raise
         except _Halted as halt:
-            if attempts == 0 or last_error is None:
-                status = "skipped" if halt.code is BrokerErrorCode.CIRCUIT_OPEN else "error"
-                return self._result(status, started, attempts, error_code=halt.code, message=halt.message)
+            if halt.code is BrokerErrorCode.KILL_SWITCH_ACTIVE:
+                # Whatever the earlier attempts said, what stopped this order is the switch.
+                before = f" (last attempt: {last_error.code.value})" if last_error is not None else ""
+                return self._result("error", started, attempts, error_code=halt.code, message=halt.message + before)
+            if last_error is None:
+                return self._result("skipped", started, attempts, error_code=halt.code, message=halt.message)
             return self._error_result(last_error, started, attempts, suffix=f"; stopped retrying: {halt.message}")
         except BrokerError as exc:
             return self._error_result(exc, started, attempts)
@@ -119,6 +115,48 @@ class BrokerGateway:
         return self._result(
             "success", started, attempts, order_id=placed.order_id,
             broker_code=placed.broker_code, broker_message=placed.broker_message,
+        )
+
+    async def amend(self, order_id: str, call: Callable[[], Awaitable[None]]) -> BrokerResult:
+        """Cancel or modify an accepted order. Unlike a placement, repeating one is harmless
+        (cancelling twice, or setting the same absolute terms twice, changes nothing), so
+        ambiguous failures are retried too; and neither the kill switch nor the breaker stops
+        it, since removing risk must always be possible."""
+        started = self._clock.monotonic()
+        attempts = 0
+        try:
+            async for attempt in self._retrying(lambda exc: should_retry(exc) or (
+                    isinstance(exc, BrokerError) and is_ambiguous(exc))):
+                with attempt:
+                    attempts += 1
+                    t0 = self._clock.monotonic()
+                    try:
+                        await asyncio.wait_for(call(), self.retry.call_timeout_s)
+                    except TimeoutError as exc:
+                        error = exc if isinstance(exc, BrokerError) else BrokerTimeout(
+                            f"no answer within {self.retry.call_timeout_s:g}s")
+                        self._observe(t0, error)
+                        raise error from None
+                    except BrokerError as exc:
+                        self._observe(t0, exc)
+                        raise
+                    self._observe(t0, None)
+        except BrokerError as exc:
+            return self._error_result(exc, started, attempts, order_id=order_id)
+        except Exception as exc:
+            log.exception("adapter %s raised unexpectedly", self.broker_id)
+            return self._result("error", started, attempts, order_id=order_id,
+                                error_code=BrokerErrorCode.OUTCOME_UNKNOWN,
+                                message=f"internal error in the {self.adapter.kind} adapter ({type(exc).__name__})")
+        return self._result("success", started, attempts, order_id=order_id)
+
+    def _retrying(self, retryable: Callable[[BaseException], bool]) -> AsyncRetrying:
+        return AsyncRetrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=self.backoff,
+            retry=retry_if_exception(retryable),
+            sleep=self._sleep,
+            reraise=True,
         )
 
     def _check_may_send(self, halted: IsHalted, attempts: int) -> None:
@@ -174,9 +212,11 @@ class BrokerGateway:
         else:
             self.breaker.record_success()
 
-    def _error_result(self, exc: BrokerError, started: float, attempts: int, suffix: str = "") -> BrokerResult:
+    def _error_result(
+        self, exc: BrokerError, started: float, attempts: int, suffix: str = "", order_id: str | None = None
+    ) -> BrokerResult:
         return self._result(
-            "error", started, attempts, error_code=exc.code, message=exc.message + suffix,
+            "error", started, attempts, order_id=order_id, error_code=exc.code, message=exc.message + suffix,
             broker_code=exc.broker_code, broker_message=exc.broker_message,
         )
 

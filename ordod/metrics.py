@@ -37,6 +37,7 @@ class DaemonState:
     audit_first_available_seq: int
     orders_in_flight: int
     kill_switch_active: bool
+    isolated: frozenset[str] = frozenset()
     breakers: dict[str, BreakerState] = field(default_factory=dict)
     started_at: float = 0.0
 
@@ -54,7 +55,12 @@ class StateCollector(Collector):
                      "Lowest audit seq still in the database (older ones are archived).",
                      state.audit_first_available_seq)
         yield _gauge("ordo_orders_in_flight", "Orders reserved and not yet answered.", state.orders_in_flight)
-        yield _gauge("ordo_kill_switch_active", "1 while the kill switch is on.", int(state.kill_switch_active))
+        yield _gauge("ordo_kill_switch_active", "1 while the global kill switch is on.", int(state.kill_switch_active))
+        isolated = GaugeMetricFamily("ordo_broker_isolated", "1 while a broker is isolated by the kill switch.",
+                                     labels=["broker"])
+        for broker_id in state.breakers:
+            isolated.add_metric([broker_id], 1.0 if broker_id in state.isolated else 0.0)
+        yield isolated
         yield _gauge("ordo_start_time_seconds", "When this daemon started (Unix time).", state.started_at)
         breaker = GaugeMetricFamily("ordo_breaker_state", "1 for the state each broker's circuit breaker is in.",
                                     labels=["broker", "state"])
@@ -99,8 +105,9 @@ class OrdoMetrics:
         self.idempotency_conflicts = Counter("ordo_idempotency_conflicts",
                                              "Keys refused: still in flight, or reused for another order.",
                                              ["code"], registry=r)
-        self.kill_switch_changes = Counter("ordo_kill_switch_changes", "Kill switch flips, by new state.",
-                                           ["active"], registry=r)
+        self.kill_switch_changes = Counter("ordo_kill_switch_changes",
+                                           "Kill switch flips, by scope ('global' or an isolated broker) and new state.",
+                                           ["scope", "active"], registry=r)
         self.config_reloads = Counter("ordo_config_reloads", "SIGHUP reloads, by result.", ["result"], registry=r)
         self.audit_events_archived = Counter("ordo_audit_events_archived",
                                              "Audit events exported to archive files and removed from the database.",

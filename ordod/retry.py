@@ -60,7 +60,7 @@ def counts_against_breaker(error: BrokerError) -> bool:
 
 @dataclass(frozen=True)
 class Backoff:
-    """Exponential backoff with jitter (between half and all of the step), never shorter than the broker's Retry-After."""
+    """Exponential backoff with jitter (half to all of each step), never shorter than Retry-After."""
 
     initial_s: float
     max_s: float

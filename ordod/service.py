@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ordo_shared.errors import NotFound
+from ordo_shared.errors import NotFound, ValidationFailed
 from ordo_shared.messages import (
     OPEN_OPS,
     AuditReplayReply,
     AuditReplayRequest,
+    CancelOrderRequest,
     GetOrderReply,
     GetOrderRequest,
     HealthReply,
@@ -19,18 +20,21 @@ from ordo_shared.messages import (
     KillSwitchRequest,
     ListOrdersReply,
     ListOrdersRequest,
+    ModifyOrderRequest,
     PingReply,
     PlaceOrderRequest,
     Request,
 )
-from ordo_shared.models import WireModel
+from ordo_shared.models import OrderRecord, WireModel
 from ordod import __version__
 from ordod.audit import AuditLog
 from ordod.auth import ANONYMOUS, Principal, TokenAuthenticator
 from ordod.health import HealthMonitor
 from ordod.idempotency import IdempotencyStore
-from ordod.kill_switch import KillSwitch
+from ordod.kill_switch import GLOBAL, KillSwitch
 from ordod.orchestrator import Orchestrator
+from ordod.order_actions import OrderActions
+from ordod.tracking import TrackingStore
 
 Handler = Callable[[Any, Principal], Awaitable[WireModel]]
 
@@ -44,6 +48,9 @@ class OrdoService:
         idempotency: IdempotencyStore,
         health: HealthMonitor,
         audit: AuditLog,
+        actions: OrderActions,
+        tracking: TrackingStore,
+        brokers: list[str],
     ) -> None:
         self._auth = authenticator
         self._orchestrator = orchestrator
@@ -51,6 +58,9 @@ class OrdoService:
         self._idempotency = idempotency
         self._health = health
         self._audit = audit
+        self._actions = actions
+        self._tracking = tracking
+        self._brokers = frozenset(brokers)
         self._handlers: dict[str, Handler] = {
             "ping": self._ping,
             "place_order": self._place_order,
@@ -59,6 +69,8 @@ class OrdoService:
             "health": self._health_op,
             "kill_switch": self._kill_switch_op,
             "audit_replay": self._audit_replay,
+            "cancel_order": self._cancel_order,
+            "modify_order": self._modify_order,
         }
 
     @property
@@ -81,19 +93,41 @@ class OrdoService:
         if record is None:
             what = f"order_ref {request.order_ref!r}" if request.order_ref else "that idempotency_key"
             raise NotFound(f"no order with {what}")
-        return GetOrderReply(order=record)
+        return GetOrderReply(order=(await self._with_tracking([record]))[0])
 
     async def _list_orders(self, request: ListOrdersRequest, principal: Principal) -> ListOrdersReply:
-        return ListOrdersReply(orders=await self._idempotency.recent(request.limit))
+        return ListOrdersReply(orders=await self._with_tracking(await self._idempotency.recent(request.limit)))
+
+    async def _with_tracking(self, records: list[OrderRecord]) -> list[OrderRecord]:
+        views = await self._tracking.views_for([r.order_ref for r in records])
+        return [r.model_copy(update={"tracking": views.get(r.order_ref, [])}) for r in records]
 
     async def _health_op(self, request: Request, principal: Principal) -> HealthReply:
         return HealthReply(health=self._health.snapshot())
 
     async def _kill_switch_op(self, request: KillSwitchRequest, principal: Principal) -> KillSwitchReply:
+        if request.scope != GLOBAL and request.scope not in self._brokers:
+            raise ValidationFailed(f"scope: unknown broker {request.scope!r}", field="scope")
         if request.active is None:
             return KillSwitchReply(kill_switch=self._kill_switch.state)
-        state = await self._kill_switch.set(request.active, request.reason, principal.name)
-        return KillSwitchReply(kill_switch=state)
+        if not request.active:
+            state = await self._kill_switch.turn_off(request.scope, principal.name, request.confirm)
+            return KillSwitchReply(kill_switch=state)
+        state = await self._kill_switch.turn_on(request.scope, request.reason, principal.name)
+        if not request.flatten:
+            return KillSwitchReply(kill_switch=state)
+        report = await self._actions.flatten(request.scope)
+        self._audit.record("kill_switch.flattened", data={
+            "scope": request.scope, "principal": principal.name, "orders": len(report),
+            "cancelled": sum(1 for r in report if r.status == "success"),
+            "results": [r.model_dump(mode="json") for r in report]})
+        return KillSwitchReply(kill_switch=state, flatten=report)
+
+    async def _cancel_order(self, request: CancelOrderRequest, principal: Principal) -> WireModel:
+        return await self._actions.cancel(request, principal)
+
+    async def _modify_order(self, request: ModifyOrderRequest, principal: Principal) -> WireModel:
+        return await self._actions.modify(request, principal)
 
     async def _audit_replay(self, request: AuditReplayRequest, principal: Principal) -> AuditReplayReply:
         page = await self._audit.replay_page(request.since, request.limit)

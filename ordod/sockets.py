@@ -3,6 +3,8 @@ explicit linger, bounded message size, and a close on shutdown."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import zmq
 import zmq.asyncio
 
@@ -13,8 +15,10 @@ from ordo_shared import MAX_MESSAGE_BYTES
 HARD_FRAME_LIMIT = 16 * MAX_MESSAGE_BYTES
 LINGER_MS = 500
 
+AnySocket = zmq.Socket[Any] | zmq.asyncio.Socket
 
-def bound_endpoint(sock: zmq.Socket[bytes]) -> str:
+
+def bound_endpoint(sock: AnySocket) -> str:
     """The endpoint actually bound: "tcp://127.0.0.1:*" binds an ephemeral port."""
     return sock.getsockopt_string(zmq.LAST_ENDPOINT)
 
@@ -22,7 +26,7 @@ def bound_endpoint(sock: zmq.Socket[bytes]) -> str:
 class SocketFactory:
     def __init__(self, context: zmq.asyncio.Context | None = None) -> None:
         self.context = context or zmq.asyncio.Context()
-        self._sockets: list[zmq.Socket[bytes]] = []
+        self._sockets: list[AnySocket] = []
 
     def router(self, endpoint: str) -> zmq.asyncio.Socket:
         sock = self.context.socket(zmq.ROUTER)

@@ -90,7 +90,7 @@ class OrdoClient:
         deadline_ms = int((timeout_s or self.timeout_s) * 1000)
         try:
             await sock.send(dumps(request))
-            if not await sock.poll(deadline_ms, zmq.POLLIN):
+            if not await sock.poll(deadline_ms):
                 raise DaemonUnreachable(f"no reply from {self.endpoint} within {deadline_ms} ms")
             raw = await sock.recv()
         except DaemonUnreachable:

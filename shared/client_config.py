@@ -14,6 +14,7 @@ DEFAULT_PUB = "tcp://127.0.0.1:7751"
 
 
 def default_state_dir() -> Path:
+    """systemd's StateDirectory when run as a unit, else the user's XDG state folder."""
     if state := os.environ.get("STATE_DIRECTORY"):
         return Path(state.split(":")[0])
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")

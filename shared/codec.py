@@ -25,7 +25,8 @@ _STRUCTURAL_ERRORS = frozenset({"missing", "extra_forbidden", "model_type", "dic
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    # ASCII-escaped: a lone surrogate a caller sent (valid JSON, invalid UTF-8) still encodes.
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
 def correlation_id(obj: object) -> CorrelationId:
@@ -70,7 +71,7 @@ def decode_request(raw: bytes) -> Request:
 
 def request_from_object(obj: dict[str, Any]) -> Request:
     version = obj.get("v")
-    if version != PROTOCOL_VERSION or isinstance(version, bool):
+    if type(version) is not int or version != PROTOCOL_VERSION:
         raise BadRequest(f"unsupported protocol version {version!r}; this daemon speaks v=1", field="v")
     op = obj.get("op")
     if not isinstance(op, str):
@@ -87,9 +88,13 @@ def request_from_object(obj: dict[str, Any]) -> Request:
 def validation_error(exc: ValidationError) -> OrdoError:
     """The first problem of a pydantic error, as a typed Ordo error naming the field."""
     first = exc.errors(include_url=False, include_input=False)[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
+    loc = first["loc"]
+    if loc and str(loc[0]) in _ENVELOPE_FIELDS:
+        # A union's branch names ("id.str") mean nothing to the caller: name the field itself.
+        return BadRequest(f"{loc[0]}: {first['msg']}", field=str(loc[0]))
+    field = ".".join(str(part) for part in loc) or None
     message = first["msg"] if field is None else f"{field}: {first['msg']}"
-    if first["type"] in _STRUCTURAL_ERRORS or (field in _ENVELOPE_FIELDS):
+    if first["type"] in _STRUCTURAL_ERRORS:
         return BadRequest(message, field=field)
     return ValidationFailed(message, field=field)
 

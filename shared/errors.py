@@ -15,6 +15,7 @@ class ErrorCode(StrEnum):
     KILL_SWITCH_ACTIVE = "KILL_SWITCH_ACTIVE"
     NOT_FOUND = "NOT_FOUND"
     IDEMPOTENCY_KEY_IN_FLIGHT = "IDEMPOTENCY_KEY_IN_FLIGHT"
+    KILL_SWITCH_HOLD = "KILL_SWITCH_HOLD"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     VALIDATION_ERROR = "VALIDATION_ERROR"
@@ -32,6 +33,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.KILL_SWITCH_ACTIVE: 403,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,
+    ErrorCode.KILL_SWITCH_HOLD: 409,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     ErrorCode.VALIDATION_ERROR: 422,
@@ -90,6 +92,12 @@ class Forbidden(OrdoError):
 
 class KillSwitchActive(OrdoError):
     code = ErrorCode.KILL_SWITCH_ACTIVE
+
+
+class KillSwitchHold(OrdoError):
+    """The switch was turned on too recently to be turned off: no accidental flip-back."""
+
+    code = ErrorCode.KILL_SWITCH_HOLD
 
 
 class NotFound(OrdoError):

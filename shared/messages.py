@@ -7,17 +7,22 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from ordo_shared.models import (
+    BrokerId,
     Event,
+    FlattenResult,
     HealthSnapshot,
     IdempotencyKey,
     KillSwitchState,
     OrderRecord,
     OrderSpec,
+    OrderType,
+    Price,
     WireModel,
 )
 
 CorrelationId = str | int | None
 Reason = Annotated[str, StringConstraints(max_length=500)]
+OrderRef = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class Request(WireModel):
@@ -41,7 +46,7 @@ class PlaceOrderRequest(Request):
 
 class GetOrderRequest(Request):
     op: Literal["get_order"]
-    order_ref: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    order_ref: OrderRef | None = None
     idempotency_key: IdempotencyKey | None = None
 
     @model_validator(mode="after")
@@ -61,9 +66,49 @@ class HealthRequest(Request):
 
 
 class KillSwitchRequest(Request):
+    """Read (no ``active``) or set the switch. ``scope`` is "global" or one broker id to isolate;
+    ``flatten`` also cancels every open order in scope; turning it off needs ``confirm``."""
+
     op: Literal["kill_switch"]
     active: bool | None = None
     reason: Reason = ""
+    scope: Literal["global"] | BrokerId = "global"
+    flatten: bool = False
+    confirm: bool = False
+
+    @model_validator(mode="after")
+    def _flatten_only_when_turning_on(self) -> KillSwitchRequest:
+        if self.flatten and self.active is not True:
+            raise ValueError("flatten goes with active: true")
+        return self
+
+
+class CancelOrderRequest(Request):
+    """Cancel an order at every broker that holds it (or the ones named)."""
+
+    op: Literal["cancel_order"]
+    order_ref: OrderRef
+    brokers: list[BrokerId] | None = Field(default=None, min_length=1, max_length=32)
+    idempotency_key: IdempotencyKey | None = None
+
+
+class ModifyOrderRequest(Request):
+    """Change an open order at every broker that holds it; unset fields keep their value."""
+
+    op: Literal["modify_order"]
+    order_ref: OrderRef
+    qty: int | None = Field(default=None, gt=0, le=10_000_000)
+    price: Price | None = None
+    trigger_price: Price | None = None
+    order_type: OrderType | None = None
+    brokers: list[BrokerId] | None = Field(default=None, min_length=1, max_length=32)
+    idempotency_key: IdempotencyKey | None = None
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> ModifyOrderRequest:
+        if self.qty is None and self.price is None and self.trigger_price is None and self.order_type is None:
+            raise ValueError("give at least one of qty, price, trigger_price, order_type")
+        return self
 
 
 class AuditReplayRequest(Request):
@@ -80,6 +125,8 @@ REQUEST_MODELS: dict[str, type[Request]] = {
     "health": HealthRequest,
     "kill_switch": KillSwitchRequest,
     "audit_replay": AuditReplayRequest,
+    "cancel_order": CancelOrderRequest,
+    "modify_order": ModifyOrderRequest,
 }
 
 # Ops a caller may use without a token: liveness must be checkable by anything.
@@ -106,6 +153,7 @@ class HealthReply(WireModel):
 
 class KillSwitchReply(WireModel):
     kill_switch: KillSwitchState
+    flatten: list[FlattenResult] | None = None
 
 
 class AuditReplayReply(WireModel):

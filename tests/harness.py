@@ -27,6 +27,8 @@ def make_config(state_dir: Path, **overrides: Any) -> Config:
                    "shutdown_grace_s": 5.0},
         "brokers": {"fyers": {"latency_ms": 0}, "hdfc": {"latency_ms": 0}},
         "retry": {"initial_backoff_ms": 1, "max_backoff_ms": 5},
+        "kill_switch": {"min_hold_s": 0},
+        "tracking": {"poll_interval_s": 0.2, "fast_poll_s": 0.05},
     }
     for section, values in overrides.items():
         if isinstance(values, dict) and isinstance(data.get(section), dict):
@@ -97,7 +99,9 @@ class RunningDaemon:
 
 
 @asynccontextmanager
-async def running_daemon(config: Config, prepare: Callable[[Daemon], None] | None = None) -> AsyncIterator[RunningDaemon]:
+async def running_daemon(
+    config: Config, prepare: Callable[[Daemon], None] | None = None
+) -> AsyncIterator[RunningDaemon]:
     daemon = Daemon(config)
     if prepare is not None:
         prepare(daemon)

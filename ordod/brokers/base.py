@@ -11,9 +11,8 @@ import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-from ordo_shared.models import OrderSpec, SessionState
+from ordo_shared.models import BrokerOrderState, OrderSpec, OrderType, SessionState
 
 
 def client_tag(idempotency_key: str, length: int = 30, digits_only: bool = False) -> str:
@@ -39,13 +38,20 @@ class BrokerOrder:
 
 
 @dataclass(frozen=True)
+class OrderChange:
+    """A modification of an open order: its new type and quantity, and the prices that type needs."""
+
+    order_type: OrderType
+    qty: int
+    price: float | None = None
+    trigger_price: float | None = None
+
+
+@dataclass(frozen=True)
 class PlacedOrder:
     order_id: str
     broker_code: str | None = None
     broker_message: str | None = None
-
-
-BrokerOrderState = Literal["open", "partially_filled", "filled", "cancelled", "rejected", "expired"]
 
 
 @dataclass(frozen=True)
@@ -71,10 +77,10 @@ class BrokerAdapter(ABC):
     def __init__(self, broker_id: str) -> None:
         self.broker_id = broker_id
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook, most adapters need nothing
         """Open connections; called once before the first order."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once at shutdown."""
 
     @abstractmethod
@@ -84,6 +90,11 @@ class BrokerAdapter(ABC):
     @abstractmethod
     async def cancel_order(self, order_id: str) -> None:
         """Cancel an open order."""
+
+    @abstractmethod
+    async def modify_order(self, order_id: str, change: OrderChange) -> None:
+        """Change an open order's type, quantity and prices. Raises ``OrderRejected`` when the
+        broker refuses (unknown, filled or cancelled order)."""
 
     @abstractmethod
     async def order_status(self, order_id: str) -> BrokerOrderStatus:

@@ -9,6 +9,7 @@ while each caller is still told "durable" only after its own rows are on disk
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -44,8 +45,40 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     fingerprint TEXT NOT NULL,
     expires_at  REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS kill_switch (
-    id      INTEGER PRIMARY KEY CHECK (id = 1),
+CREATE TABLE IF NOT EXISTS broker_orders (
+    order_ref     TEXT NOT NULL,
+    broker_id     TEXT NOT NULL,
+    order_id      TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    order_type    TEXT NOT NULL,
+    qty           INTEGER NOT NULL,
+    price         REAL,
+    trigger_price REAL,
+    filled_qty    INTEGER NOT NULL DEFAULT 0,
+    average_price REAL,
+    message       TEXT NOT NULL DEFAULT '',
+    placed_at     REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    PRIMARY KEY (order_ref, broker_id)
+);
+CREATE INDEX IF NOT EXISTS broker_orders_open ON broker_orders (state)
+    WHERE state IN ('open', 'partially_filled');
+CREATE TABLE IF NOT EXISTS order_actions (
+    key         TEXT PRIMARY KEY,
+    action      TEXT NOT NULL,
+    order_ref   TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    reply_json  TEXT NOT NULL,
+    expires_at  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unresolved (
+    order_ref TEXT NOT NULL,
+    broker_id TEXT NOT NULL,
+    since     REAL NOT NULL,
+    PRIMARY KEY (order_ref, broker_id)
+);
+CREATE TABLE IF NOT EXISTS kill_switches (
+    scope   TEXT PRIMARY KEY,
     active  INTEGER NOT NULL,
     reason  TEXT NOT NULL,
     set_by  TEXT NOT NULL,
@@ -106,12 +139,12 @@ class Database:
         self.commits = 0
 
     @classmethod
-    async def open(cls, path: Path) -> Database:
+    async def open(cls, path: Path, busy_timeout_ms: int = 2000) -> Database:
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
             await conn.execute("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=FULL")
-            await conn.execute("PRAGMA busy_timeout=5000")
+            await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             await conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"cannot open database {path}: {exc}") from None
@@ -197,10 +230,8 @@ class Database:
             await self._conn.execute("COMMIT")
             self.commits += 1
         except BaseException:
-            try:
+            with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have rolled back already
                 await self._conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # the failed COMMIT may already have rolled back
             raise
 
     @staticmethod

@@ -65,7 +65,9 @@ def test_without_credentials_directory_the_error_says_which_unit_setting_is_miss
 async def test_the_daemon_takes_its_token_from_the_ordod_token_credential(
     credentials_dir: Path, state_dir: Path
 ) -> None:
-    (credentials_dir / "ordod-token").write_text("token-from-systemd\n")
+    token = credentials_dir / "ordod-token"
+    token.write_text("token-from-systemd\n")
+    token.chmod(0o440)  # as systemd leaves it: read-only, the service user's access by ACL (group bits)
     config = make_config(state_dir)
     assert config.token_file == credentials_dir / "ordod-token"
     async with running_daemon(config) as d:
@@ -74,6 +76,18 @@ async def test_the_daemon_takes_its_token_from_the_ordod_token_credential(
     assert accepted["ok"] is True
     assert refused["error"]["code"] == "UNAUTHORIZED"
     assert not (state_dir / "token").exists(), "no second token may be minted beside the credential"
+
+
+def test_a_group_readable_token_outside_the_credentials_directory_is_still_refused(
+    credentials_dir: Path, tmp_path: Path
+) -> None:
+    from ordod.auth import ensure_token_file
+
+    loose = tmp_path / "token"
+    loose.write_text("visible-to-the-group\n")
+    loose.chmod(0o640)
+    with pytest.raises(PermissionError, match="readable by others"):
+        ensure_token_file(loose)
 
 
 def test_an_explicit_token_file_wins_over_the_credential(credentials_dir: Path, tmp_path: Path) -> None:

@@ -81,6 +81,7 @@ async def test_replays_conflicts_and_kill_switch_refusals_are_counted(config: Co
         await client.place("k-dup")
         await client.place("k-dup", order={**ORDER, "qty": 3})
         await client.call("kill_switch", active=True, reason="metrics test")
+        await client.call("kill_switch", active=True, reason="isolate one", scope="hdfc")
         await client.place("k-killed")
         samples = await scrape(url)
 
@@ -88,7 +89,10 @@ async def test_replays_conflicts_and_kill_switch_refusals_are_counted(config: Co
     assert value(samples, "ordo_idempotency_conflicts_total", code="IDEMPOTENCY_KEY_REUSED") == 1
     assert value(samples, "ordo_order_refusals_total", code="KILL_SWITCH_ACTIVE") == 1
     assert value(samples, "ordo_kill_switch_active") == 1
-    assert value(samples, "ordo_kill_switch_changes_total", active="true") == 1
+    assert value(samples, "ordo_kill_switch_changes_total", scope="global", active="true") == 1
+    assert value(samples, "ordo_kill_switch_changes_total", scope="hdfc", active="true") == 1
+    assert value(samples, "ordo_broker_isolated", broker="hdfc") == 1
+    assert value(samples, "ordo_broker_isolated", broker="fyers") == 0
     assert value(samples, "ordo_orders_total", status="success") == 1  # the replay is not a second order
 
 
