@@ -109,7 +109,7 @@ def main():
         if follower is not None:
             follower.fill()  # the backlog first; the subscription above keeps what comes meanwhile
         while follower is None or not follower.done:
-            topic, body = sub.recv_multipart()
+            _topic, body = sub.recv_multipart()
             event = json.loads(body)
             if follower is None:  # live only: start from the first event we see
                 follower = Follower(replayer, event["seq"] - 1, args.count)

@@ -61,14 +61,18 @@ def orders(orders: list[dict[str, Any]]) -> str:
     )
 
 
+def _why(state: dict[str, Any]) -> str:
+    return f"{state['reason'] or 'no reason given'} (set by {state['set_by']} at {state['set_at']})"
+
+
 def kill_switch(state: dict[str, Any], flattened: list[dict[str, Any]] | None = None) -> str:
     if not state["active"]:
         since = f" (since {state['set_at']} by {state['set_by']})" if state.get("set_at") else ""
         lines = [f"kill switch off{since}"]
     else:
-        lines = [f"KILL SWITCH ON: {state['reason'] or 'no reason given'} (set by {state['set_by']} at {state['set_at']})"]
+        lines = [f"KILL SWITCH ON: {_why(state)}"]
     for broker_id, iso in sorted(state.get("isolated", {}).items()):
-        lines.append(f"{broker_id} ISOLATED: {iso['reason'] or 'no reason given'} (set by {iso['set_by']} at {iso['set_at']})")
+        lines.append(f"{broker_id} ISOLATED: {_why(iso)}")
     if flattened:
         lines.append(table(["ORDER REF", "BROKER", "ORDER ID", "CANCEL", "ERROR"],
                            [[r["order_ref"], r["broker_id"], r["order_id"], r["status"], r.get("error_code") or ""]

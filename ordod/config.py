@@ -16,7 +16,7 @@ from ordo_shared.client_config import default_state_dir
 from ordo_shared.models import BrokerId
 from ordod.credentials import credential_file
 
-TOKEN_CREDENTIAL = "ordod-token"
+TOKEN_CREDENTIAL = "ordod-token"  # noqa: S105 - the credential's name, not a secret
 
 
 class ConfigError(Exception):

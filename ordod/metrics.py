@@ -106,7 +106,7 @@ class OrdoMetrics:
                                              "Keys refused: still in flight, or reused for another order.",
                                              ["code"], registry=r)
         self.kill_switch_changes = Counter("ordo_kill_switch_changes",
-                                           "Kill switch flips, by scope ('global' or an isolated broker) and new state.",
+                                           "Kill switch flips, by scope ('global' or a broker) and new state.",
                                            ["scope", "active"], registry=r)
         self.config_reloads = Counter("ordo_config_reloads", "SIGHUP reloads, by result.", ["result"], registry=r)
         self.audit_events_archived = Counter("ordo_audit_events_archived",

@@ -78,7 +78,7 @@ async def test_ready_status_and_stopping_arrive_as_separate_datagrams(systemd: F
 
 
 async def test_a_filesystem_socket_path_works_too() -> None:
-    short_dir = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp")  # noqa: S108 - unix paths max 108 bytes
+    short_dir = Path(os.environ.get("XDG_RUNTIME_DIR") or "/tmp")  # unix socket paths: 108 bytes at most
     path = short_dir / f"ordo-notify-{secrets.token_hex(4)}.sock"
     fake = FakeSystemd(str(path))
     try:
