@@ -19,9 +19,8 @@ from ordo_cli import exit_codes, tables
 from ordo_cli.commands.context import CommandContext
 from ordo_cli.parser import BadUsage
 from ordo_shared.client import DaemonUnreachable, RemoteError
+from ordo_shared.errors import ErrorCode
 from ordo_shared.models import OrderSpec
-
-IN_FLIGHT = "IDEMPOTENCY_KEY_IN_FLIGHT"
 
 
 class InvalidOrder(BadUsage):
@@ -69,8 +68,9 @@ async def place(ctx: CommandContext) -> int:
                 raise
             out.note(f"no answer ({exc}); retrying with the same key {key} ({attempt}/{args.attempts})")
         except RemoteError as exc:
-            if exc.remote_code != IN_FLIGHT or last:
-                if exc.remote_code == IN_FLIGHT:
+            in_flight = exc.code is ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT
+            if not in_flight or last:
+                if in_flight:
                     out.note(f"still being placed; check with: ordo get --key {key}")
                 raise
             out.note(f"the first attempt is still being placed; asking again ({attempt}/{args.attempts})")
