@@ -21,6 +21,7 @@ from ordo_tui.messages import ActionFailed
 from ordo_tui.screens.confirm_order import ConfirmOrder
 from ordo_tui.screens.help import HelpScreen
 from ordo_tui.screens.kill_switch import EngageKillSwitch, ReleaseKillSwitch
+from ordo_tui.screens.login import LoginScreen
 from ordo_tui.screens.main import MainScreen
 from ordo_tui.widgets.kill_switch.banner import KillSwitchBanner
 from ordo_tui.widgets.order_entry.form import OrderForm
@@ -37,6 +38,7 @@ class OrdoApp(App[int]):
         Binding("ctrl+o", "focus_order", "Order", priority=True),
         Binding("ctrl+f", "focus_filter", "Filter", priority=True),
         Binding("ctrl+r", "reconnect", "Reconnect", priority=True),
+        Binding("ctrl+l", "login", "Login", priority=True, show=False),  # in help and the palette
         Binding("f1", "help", "Help"),
         Binding("question_mark", "help", "Help", show=False),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -126,6 +128,12 @@ class OrdoApp(App[int]):
     def action_reconnect(self) -> None:
         self.controller.reconnect()
 
+    def action_login(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return
+        snapshot = self.desk.health.snapshot
+        self.push_screen(LoginScreen(snapshot.brokers if snapshot else [], self.controller))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
@@ -136,6 +144,8 @@ class OrdoApp(App[int]):
         yield SystemCommand("Order entry", "Jump to the order form", self.action_focus_order)
         yield SystemCommand("Filter audit", "Filter the audit stream by type", self.action_focus_filter)
         yield SystemCommand("Reconnect", "Reconnect to ordod now and reload orders", self.action_reconnect)
+        yield SystemCommand("Broker login", "The daily login: start it, then enter the OTP or auth code",
+                            self.action_login)
         yield SystemCommand("Help", "Key bindings and what each panel shows", self.action_help)
         yield from super().get_system_commands(screen)
 

@@ -23,14 +23,17 @@ from textual.worker import Worker
 
 from ordo_shared.client import DaemonUnreachable, RemoteError
 from ordo_shared.models import Event, HealthSnapshot, KillSwitchState, OrderRecord
-from ordo_tui.errors import BadReply, KillSwitchNotChanged, OrderRefused, OrderUnconfirmed
-from ordo_tui.link import DeskLink
+from ordo_tui.errors import BadReply, KillSwitchNotChanged, LoginNotDone, OrderRefused, OrderUnconfirmed
+from ordo_tui.link import DeskLink, LoginAnswer
 from ordo_tui.messages import (
     AuditBatch,
     HealthReceived,
     KillSwitchPending,
     KillSwitchReceived,
     LinkChanged,
+    LoginCompleted,
+    LoginRefused,
+    LoginStarted,
     OrderAnswered,
     OrderResolved,
     OrderSending,
@@ -280,6 +283,43 @@ class DeskController:
         finally:
             self._post(KillSwitchPending(None))
         self._post(KillSwitchReceived(state))
+
+
+    # -- the daily broker login ------------------------------------------------------
+
+    def login_start(self, broker_id: str, deliver: Callable[[Message], object]) -> None:
+        """Ask for a broker's login; ``deliver`` (the login dialog) gets ``LoginStarted``."""
+        self._run(self._login_start(broker_id, deliver), "login", exclusive=True)
+
+    def login_complete(self, broker_id: str, answer: LoginAnswer, deliver: Callable[[Message], object]) -> None:
+        self._run(self._login_complete(broker_id, answer, deliver), "login", exclusive=True)
+
+    async def _login_start(self, broker_id: str, deliver: Callable[[Message], object]) -> None:
+        try:
+            reply = await self.link.login_start(broker_id)
+        except (DaemonUnreachable, RemoteError) as exc:
+            raise self._login_refused(broker_id, "start", exc, deliver) from None
+        deliver(LoginStarted(reply))
+
+    async def _login_complete(self, broker_id: str, answer: LoginAnswer, deliver: Callable[[Message], object]) -> None:
+        try:
+            reply = await self.link.login_complete(broker_id, answer)
+        except (DaemonUnreachable, RemoteError) as exc:
+            raise self._login_refused(broker_id, "complete", exc, deliver) from None
+        deliver(LoginCompleted(reply))
+
+    @staticmethod
+    def _login_refused(broker_id: str, step: str, exc: DaemonUnreachable | RemoteError,
+                       deliver: Callable[[Message], object]) -> LoginNotDone:
+        """The dialog shows why, so the trader can try again there; the app's handler raises
+        the notification like any other failure."""
+        if isinstance(exc, RemoteError):
+            cause = f"{exc.remote_code}: {exc.message}"
+        else:
+            cause = f"no answer ({exc}); the health panel shows the session"
+        error = LoginNotDone(broker_id, step, cause)
+        deliver(LoginRefused(error))
+        return error
 
 
 def _kill_switch_from(event: Event) -> KillSwitchState | None:

@@ -68,6 +68,16 @@ class KillSwitchNotChanged(TuiError):
         self.active = active
 
 
+class LoginNotDone(TuiError):
+    """A login step the daemon (or the broker behind it) refused, or never answered."""
+
+    title = "Login not done"
+
+    def __init__(self, broker_id: str, step: str, cause: str) -> None:
+        super().__init__(f"{broker_id}: {step}: {cause}")
+        self.broker_id = broker_id
+
+
 def describe(exc: BaseException) -> TuiError:
     """Any worker failure as a ``TuiError``; unexpected ones keep their type name."""
     if isinstance(exc, TuiError):

@@ -18,7 +18,14 @@ from pydantic import ValidationError
 
 from ordo_shared.client import OrdoClient, subscribe
 from ordo_shared.client_config import ClientSettings
-from ordo_shared.messages import AuditReplayReply, HealthReply, KillSwitchReply, ListOrdersReply
+from ordo_shared.messages import (
+    AuditReplayReply,
+    HealthReply,
+    KillSwitchReply,
+    ListOrdersReply,
+    LoginCompleteReply,
+    LoginStartReply,
+)
 from ordo_shared.models import (
     Event,
     HealthSnapshot,
@@ -35,6 +42,18 @@ M = TypeVar("M", bound=WireModel)
 
 
 @dataclass(frozen=True)
+class LoginAnswer:
+    """What finishes a login: the OTP (HDFC) or the auth code from the redirect (Fyers)."""
+
+    otp: str | None = None
+    auth_code: str | None = None
+    state: str | None = None
+
+    def fields(self) -> dict[str, str]:
+        return {k: v for k, v in (("otp", self.otp), ("auth_code", self.auth_code), ("state", self.state)) if v}
+
+
+@dataclass(frozen=True)
 class LinkTimeouts:
     """Seconds to wait for each kind of reply before the daemon counts as unreachable."""
 
@@ -43,6 +62,8 @@ class LinkTimeouts:
     query_s: float = 5.0
     order_s: float = 20.0
     """Generous: a broker may be slow and retried; a timeout leaves the outcome unknown."""
+    login_s: float = 30.0
+    """A login step runs several calls at the broker."""
 
 
 class DeskLink(Protocol):
@@ -60,6 +81,10 @@ class DeskLink(Protocol):
     async def set_kill_switch(self, active: bool, reason: str) -> KillSwitchState: ...
 
     async def audit_replay(self, since: int, limit: int) -> AuditReplayReply: ...
+
+    async def login_start(self, broker_id: str) -> LoginStartReply: ...
+
+    async def login_complete(self, broker_id: str, answer: LoginAnswer) -> LoginCompleteReply: ...
 
     def events(self) -> AsyncIterator[Event]: ...
 
@@ -90,7 +115,7 @@ class DaemonLink:
         self._lanes = {
             name: _Lane(OrdoClient(settings.endpoint, settings.token, timeout, context=self._ctx), timeout)
             for name, timeout in (("heartbeat", t.heartbeat_s), ("control", t.control_s),
-                                  ("query", t.query_s), ("orders", t.order_s))
+                                  ("query", t.query_s), ("orders", t.order_s), ("login", t.login_s))
         }
 
     @property
@@ -121,6 +146,12 @@ class DaemonLink:
 
     async def audit_replay(self, since: int, limit: int) -> AuditReplayReply:
         return await self._call("query", AuditReplayReply, "audit_replay", since=since, limit=limit)
+
+    async def login_start(self, broker_id: str) -> LoginStartReply:
+        return await self._call("login", LoginStartReply, "login_start", broker_id=broker_id)
+
+    async def login_complete(self, broker_id: str, answer: LoginAnswer) -> LoginCompleteReply:
+        return await self._call("login", LoginCompleteReply, "login_complete", broker_id=broker_id, **answer.fields())
 
     def events(self) -> AsyncIterator[Event]:
         return subscribe(self.settings.pub_endpoint, ("audit.", "health."), context=self._ctx)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from ordo_shared.messages import LoginCompleteReply, LoginStartReply
 from ordo_shared.models import Event, HealthSnapshot, KillSwitchState, OrderRecord, PlaceOrderReply
 from ordo_tui.errors import TuiError
 from ordo_tui.model.link_status import LinkStatus
@@ -75,6 +76,28 @@ class AuditBatch(Message):
 
 
 class ActionFailed(Message):
+    def __init__(self, error: TuiError) -> None:
+        super().__init__()
+        self.error = error
+
+
+class LoginStarted(Message):
+    """The broker's answer to ``login_start``: open a URL, or type the OTP it sent."""
+
+    def __init__(self, reply: LoginStartReply) -> None:
+        super().__init__()
+        self.reply = reply
+
+
+class LoginCompleted(Message):
+    def __init__(self, reply: LoginCompleteReply) -> None:
+        super().__init__()
+        self.reply = reply
+
+
+class LoginRefused(Message):
+    """A login step that did not go through; the dialog stays open for another try."""
+
     def __init__(self, error: TuiError) -> None:
         super().__init__()
         self.error = error

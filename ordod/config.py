@@ -1,30 +1,29 @@
 """The daemon's configuration: a TOML file validated by strict, frozen pydantic models.
 
-Every field has a default, so ``ordod`` with no file runs two paper brokers. A wrong key or
-value stops the daemon at start with a message naming the key.
+Every field has a default, so ``ordod`` with no file runs two paper brokers; a real broker's
+table (``adapter = "fyers"`` or ``"hdfc"``) must name its app and where its secrets live. A
+wrong key or value stops the daemon at start with a message naming the key.
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, field_validator
 
 from ordo_shared.client_config import default_state_dir
 from ordo_shared.models import BrokerId
+from ordod.brokers.fyers.config import FyersConfig
+from ordod.brokers.hdfc.config import HdfcConfig
+from ordod.brokers.paper.config import PaperConfig
+from ordod.config_base import BreakerConfig, ConfigError, RetryConfig, Section
 from ordod.credentials import credential_file
 
 TOKEN_CREDENTIAL = "ordod-token"  # noqa: S105 - the credential's name, not a secret
 
-
-class ConfigError(Exception):
-    """The configuration cannot be used; the message names the key."""
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+__all__ = ["BreakerConfig", "BrokerConfig", "Config", "ConfigError", "RetryConfig", "Section"]
 
 
 class DaemonConfig(Section):
@@ -46,26 +45,14 @@ class DaemonConfig(Section):
     """How often brokers are asked again about orders whose outcome is unknown."""
     idempotency_ttl_h: float = Field(default=24.0, gt=0, le=24 * 30, strict=False)
     """How long an idempotency key stays bound to its order."""
+    session_check_interval_s: float = Field(default=60.0, gt=0, le=3600, strict=False)
+    """How often each broker session is proven with a round trip (the health probe), and
+    expiry changes (valid -> expiring -> expired) are announced."""
 
 
 class AuthConfig(Section):
     token_file: Path | None = Field(default=None, strict=False)
     """Default: <state_dir>/token; created 0600 with a random token if missing."""
-
-
-class BreakerConfig(Section):
-    failure_threshold: int = Field(default=5, ge=1, le=1000)
-    """Consecutive counted failures that open the breaker."""
-    reset_timeout_s: float = Field(default=30.0, gt=0, le=3600, strict=False)
-    """Open to half-open after this long; then one health probe decides."""
-
-
-class RetryConfig(Section):
-    max_attempts: int = Field(default=3, ge=1, le=20)
-    initial_backoff_ms: float = Field(default=50.0, ge=0, le=60_000, strict=False)
-    max_backoff_ms: float = Field(default=1000.0, ge=0, le=300_000, strict=False)
-    call_timeout_s: float = Field(default=10.0, gt=0, le=120, strict=False)
-    """Longest single broker call before it counts as a timeout."""
 
 
 class KillSwitchConfig(Section):
@@ -99,27 +86,25 @@ class AuditConfig(Section):
     """How often the retention sweep runs (it also runs once at start)."""
 
 
-class BrokerConfig(Section):
-    adapter: Literal["paper"] = "paper"
-    enabled: bool = True
-    latency_ms: float = Field(default=5.0, ge=0, le=600_000, strict=False)
-    """paper: simulated round trip."""
-    reject_code: str = ""
-    """paper: when set, every order is answered with this error code."""
-    fail_rate: float = Field(default=0.0, ge=0, le=1, strict=False)
-    """paper: share of calls that fail as BROKER_UNAVAILABLE."""
-    fill_after_ms: float = Field(default=0.0, ge=0, le=86_400_000, strict=False)
-    """paper: accepted orders fill after this long (0: they stay open until cancelled)."""
-    late_reject: str = ""
-    """paper: when set, accepted orders are rejected after fill_after_ms with this message."""
-    breaker: BreakerConfig | None = None
-    """Overrides the [breaker] defaults for this broker."""
-    retry: RetryConfig | None = None
-    """Overrides the [retry] defaults for this broker."""
+def _adapter_of(table: Any) -> Any:
+    """Which adapter a broker table is for; a table that names none is a paper broker."""
+    if isinstance(table, dict):
+        return table.get("adapter", "paper")
+    return getattr(table, "adapter", "paper")
+
+
+ADAPTER_KINDS = ("paper", "fyers", "hdfc")
+
+# One table shape per adapter: the keys of one adapter are errors in another's table.
+BrokerConfig = Annotated[
+    Annotated[PaperConfig, Tag("paper")] | Annotated[FyersConfig, Tag("fyers")] | Annotated[HdfcConfig, Tag("hdfc")],
+    Discriminator(_adapter_of, custom_error_type="unknown_adapter",
+                  custom_error_message="adapter must be one of: " + ", ".join(ADAPTER_KINDS)),
+]
 
 
 def _default_brokers() -> dict[str, BrokerConfig]:
-    return {"fyers": BrokerConfig(), "hdfc": BrokerConfig()}
+    return {"fyers": PaperConfig(), "hdfc": PaperConfig()}
 
 
 class Config(Section):
@@ -170,8 +155,13 @@ def config_from_mapping(data: dict[str, Any]) -> Config:
         return Config.model_validate(data)
     except ValidationError as exc:
         problems = []
-        for err in exc.errors(include_url=False):
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = list(err["loc"])
+            if len(loc) > 2 and loc[0] == "brokers" and loc[2] in ADAPTER_KINDS:
+                del loc[2]  # the union's tag: the table is already named by its adapter key
+            if err["type"] == "unknown_adapter":
+                loc.append("adapter")
+            key = ".".join(str(p) for p in loc) or "(top level)"
             problems.append(f"{key}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
 

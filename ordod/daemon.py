@@ -7,6 +7,7 @@ import asyncio
 import logging
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 from ordo_shared.models import BreakerState, Isolation, SessionState
 from ordod.action_store import ActionStore
@@ -105,7 +106,7 @@ class Daemon:
             )
             for broker_id, adapter in self.adapters.items()
         }
-        self.sessions = SessionManager(self.adapters, self._session_changed)
+        self.sessions = SessionManager(self.adapters, self._session_changed, self._session_event)
         enabled = [b for b, c in cfg.brokers.items() if c.enabled]
         self.validator = PreTradeValidator(cfg.limits, enabled, list(cfg.brokers))
         self.orchestrator = Orchestrator(
@@ -132,7 +133,7 @@ class Daemon:
         )
         self.service = OrdoService(
             self.authenticator, self.orchestrator, self.kill_switch, self.idempotency, self.health, self.audit,
-            self.actions, self.tracker.store, list(cfg.brokers),
+            self.actions, self.tracker.store, list(cfg.brokers), self.sessions,
         )
         rep_socket = self._sockets.router(cfg.daemon.rep_endpoint)
         self.rep_endpoint = bound_endpoint(rep_socket)
@@ -147,6 +148,7 @@ class Daemon:
             asyncio.create_task(self.reconciler.run(), name="reconciler"),
             asyncio.create_task(self.tracker.run(), name="tracker"),
             asyncio.create_task(self._maintain(), name="maintenance"),
+            asyncio.create_task(self.sessions.run(cfg.daemon.session_check_interval_s), name="sessions"),
             asyncio.create_task(self.retention.run(), name="audit-retention"),
         ]
         log.info("ordod started rep=%s pub=%s state_dir=%s brokers=%s kill_switch=%s",
@@ -256,6 +258,9 @@ class Daemon:
     def _session_changed(self, broker_id: str, old: SessionState, new: SessionState) -> None:
         self.audit.record("session.changed", broker_id=broker_id, data={"old": old, "new": new})
         self.health.changed()
+
+    def _session_event(self, broker_id: str, event: str, data: dict[str, Any]) -> None:
+        self.audit.record(f"session.{event}", broker_id=broker_id, data=data)
 
     def _kill_switch_changed(self, scope: str, old: Isolation | None, new: Isolation | None) -> None:
         self.audit.record("kill_switch.changed", broker_id=None if scope == GLOBAL else scope, data={

@@ -1,6 +1,7 @@
 """The one seam where resilience wraps a broker adapter: kill-switch and breaker checks
-before every attempt, a per-call timeout, retries with backoff (tenacity), the lookup by tag
-after an ambiguous failure, and the statistics the health panel shows.
+before every attempt, a per-call timeout and an overall deadline per order, retries with
+backoff (tenacity), the lookup by tag after an ambiguous failure, and the statistics the
+health panel shows.
 
 ``place`` never raises: whatever happens becomes a ``BrokerResult``.
 """
@@ -11,16 +12,17 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from ordo_shared.errors import BrokerErrorCode
 from ordo_shared.models import BrokerResult
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter, BrokerOrder, PlacedOrder
-from ordod.brokers.errors import BrokerError, BrokerTimeout, OutcomeUnknown
+from ordod.brokers.errors import BrokerError, BrokerTimeout, OrderRejected, OutcomeUnknown
 from ordod.clock import Clock
 from ordod.config import RetryConfig
 from ordod.metrics import OrdoMetrics
@@ -39,6 +41,17 @@ class _Halted(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class _StopAtDeadline(stop_base):
+    """No new attempt once the order's deadline has passed or would pass while waiting for it."""
+
+    def __init__(self, clock: Clock, deadline: float) -> None:
+        self._clock = clock
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._clock.monotonic() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
 
 
 @dataclass
@@ -82,17 +95,19 @@ class BrokerGateway:
 
     async def place(self, order: BrokerOrder, halted: IsHalted) -> BrokerResult:
         """Place ``order`` at this broker; ``halted`` is the kill switch, checked before every attempt."""
+        order = replace(order, halted=halted)
         started = self._clock.monotonic()
+        deadline = started + self.retry.order_deadline_s
         attempts = 0
         last_error: BrokerError | None = None
 
         try:
-            async for attempt in self._retrying(should_retry):
+            async for attempt in self._retrying(should_retry, deadline):
                 with attempt:
                     self._check_may_send(halted, attempts)
                     attempts += 1
                     try:
-                        placed = await self._attempt(order)
+                        placed = await self._attempt(order, deadline)
                     except BrokerError as exc:
                         last_error = exc
                         raise
@@ -150,9 +165,10 @@ class BrokerGateway:
                                 message=f"internal error in the {self.adapter.kind} adapter ({type(exc).__name__})")
         return self._result("success", started, attempts, order_id=order_id)
 
-    def _retrying(self, retryable: Callable[[BaseException], bool]) -> AsyncRetrying:
+    def _retrying(self, retryable: Callable[[BaseException], bool], deadline: float | None = None) -> AsyncRetrying:
+        stop = stop_after_attempt(self.retry.max_attempts)
         return AsyncRetrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
+            stop=stop if deadline is None else stop | _StopAtDeadline(self._clock, deadline),
             wait=self.backoff,
             retry=retry_if_exception(retryable),
             sleep=self._sleep,
@@ -165,16 +181,18 @@ class BrokerGateway:
         if not self.breaker.allows_orders():
             raise _Halted(BrokerErrorCode.CIRCUIT_OPEN, f"circuit breaker is {self.breaker.state}")
 
-    async def _attempt(self, order: BrokerOrder) -> PlacedOrder:
+    async def _attempt(self, order: BrokerOrder, deadline: float) -> PlacedOrder:
         t0 = self._clock.monotonic()
         self.stats.attempts += 1
+        # The order's deadline caps the last attempt; a tiny floor keeps wait_for meaningful.
+        timeout_s = max(min(self.retry.call_timeout_s, deadline - t0), 0.001)
         try:
             try:
-                placed = await asyncio.wait_for(self.adapter.place_order(order), self.retry.call_timeout_s)
+                placed = await asyncio.wait_for(self.adapter.place_order(order), timeout_s)
             except TimeoutError as exc:
                 if isinstance(exc, BrokerError):
                     raise
-                raise BrokerTimeout(f"no answer within {self.retry.call_timeout_s:g}s") from None
+                raise BrokerTimeout(f"no answer within {timeout_s:g}s") from None
         except BrokerError as exc:
             self._observe(t0, exc)
             if is_ambiguous(exc):
@@ -185,8 +203,15 @@ class BrokerGateway:
 
     async def _resolve_ambiguous(self, order: BrokerOrder, error: BrokerError) -> PlacedOrder:
         """The broker may hold the order: look it up by tag before anything else."""
+        if self.retry.lookup_delay_ms > 0:
+            # A broker still booking the order would answer "not found" to an immediate lookup.
+            await self._sleep(self.retry.lookup_delay_ms / 1000)
         try:
             order_id = await asyncio.wait_for(self.adapter.find_order_by_tag(order), self.retry.call_timeout_s)
+        except OrderRejected as rejected:
+            # The broker has the order and rejected it: that is the outcome, not an unknown.
+            rejected.message = f"{error.message}; found by tag, rejected: {rejected.message}"
+            raise rejected from None
         except (BrokerError, TimeoutError) as exc:
             raise OutcomeUnknown(
                 f"{error.message}; the order may be at the broker and the lookup failed ({type(exc).__name__})",

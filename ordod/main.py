@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         uvloop.run(serve(config, args.config, args.state_dir))
+    except ConfigError as exc:  # e.g. a broker secret the config points at cannot be read
+        print(f"ordod: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     except StateDirLocked as exc:
         print(f"ordod: {exc}", file=sys.stderr)
         return EXIT_LOCKED

@@ -15,7 +15,7 @@ import logging
 from ordo_shared.models import BrokerResult, OrderSpec
 from ordod.audit import AuditLog
 from ordod.brokers.base import BrokerOrder
-from ordod.brokers.errors import BrokerError
+from ordod.brokers.errors import BrokerError, OrderRejected
 from ordod.clock import Clock
 from ordod.gateway import BrokerGateway
 from ordod.idempotency import IdempotencyStore, unified_reply
@@ -81,6 +81,10 @@ class Reconciler:
             return None
         try:
             order_id = await gateway.adapter.find_order_by_tag(BrokerOrder(order_ref, key, order))
+        except OrderRejected as exc:  # the broker has it, rejected: a definite outcome
+            return BrokerResult(broker_id=broker_id, status="error", error_code=exc.code.value,
+                                message=f"found at the broker by reconciliation, rejected: {exc.message}",
+                                broker_code=exc.broker_code, broker_message=exc.broker_message)
         except BrokerError as exc:
             log.info("reconcile lookup failed order_ref=%s broker=%s code=%s", order_ref, broker_id, exc.code.value)
             return None

@@ -20,6 +20,10 @@ from ordo_shared.messages import (
     KillSwitchRequest,
     ListOrdersReply,
     ListOrdersRequest,
+    LoginCompleteReply,
+    LoginCompleteRequest,
+    LoginStartReply,
+    LoginStartRequest,
     ModifyOrderRequest,
     PingReply,
     PlaceOrderRequest,
@@ -29,11 +33,13 @@ from ordo_shared.models import OrderRecord, WireModel
 from ordod import __version__
 from ordod.audit import AuditLog
 from ordod.auth import ANONYMOUS, Principal, TokenAuthenticator
+from ordod.brokers.base import LoginAnswer, LoginInput
 from ordod.health import HealthMonitor
 from ordod.idempotency import IdempotencyStore
 from ordod.kill_switch import GLOBAL, KillSwitch
 from ordod.orchestrator import Orchestrator
 from ordod.order_actions import OrderActions
+from ordod.session_manager import SessionManager
 from ordod.tracking import TrackingStore
 
 Handler = Callable[[Any, Principal], Awaitable[WireModel]]
@@ -51,6 +57,7 @@ class OrdoService:
         actions: OrderActions,
         tracking: TrackingStore,
         brokers: list[str],
+        sessions: SessionManager,
     ) -> None:
         self._auth = authenticator
         self._orchestrator = orchestrator
@@ -61,6 +68,7 @@ class OrdoService:
         self._actions = actions
         self._tracking = tracking
         self._brokers = frozenset(brokers)
+        self._sessions = sessions
         self._handlers: dict[str, Handler] = {
             "ping": self._ping,
             "place_order": self._place_order,
@@ -71,6 +79,8 @@ class OrdoService:
             "audit_replay": self._audit_replay,
             "cancel_order": self._cancel_order,
             "modify_order": self._modify_order,
+            "login_start": self._login_start,
+            "login_complete": self._login_complete,
         }
 
     @property
@@ -133,3 +143,19 @@ class OrdoService:
         page = await self._audit.replay_page(request.since, request.limit)
         return AuditReplayReply(events=page.events, last_seq=self._audit.last_seq,
                                 first_available_seq=page.first_available_seq, pruned=page.pruned)
+
+    async def _login_start(self, request: LoginStartRequest, principal: Principal) -> LoginStartReply:
+        given = LoginInput(username=request.username, password=request.password)
+        challenge = await self._sessions.login_start(request.broker_id, given, principal.name)
+        return LoginStartReply(broker_id=request.broker_id, step=challenge.step, prompt=challenge.prompt,
+                               login_url=challenge.login_url, expires_in_s=challenge.expires_in_s)
+
+    async def _login_complete(self, request: LoginCompleteRequest, principal: Principal) -> LoginCompleteReply:
+        answer = LoginAnswer(
+            auth_code=request.auth_code.get_secret_value() if request.auth_code else None,
+            otp=request.otp.get_secret_value() if request.otp else None,
+            state=request.state,
+        )
+        info = await self._sessions.login_complete(request.broker_id, answer, principal.name)
+        return LoginCompleteReply(broker_id=request.broker_id, session=info.state,
+                                  session_expires_at=info.expires_at)

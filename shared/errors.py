@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     INTERNAL = "INTERNAL"
     STORAGE_UNAVAILABLE = "STORAGE_UNAVAILABLE"
     SHUTTING_DOWN = "SHUTTING_DOWN"
+    LOGIN_FAILED = "LOGIN_FAILED"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -41,6 +42,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500,
     ErrorCode.STORAGE_UNAVAILABLE: 503,
     ErrorCode.SHUTTING_DOWN: 503,
+    ErrorCode.LOGIN_FAILED: 502,
 }
 
 
@@ -130,6 +132,12 @@ class StorageUnavailable(OrdoError):
 
 class ShuttingDown(OrdoError):
     code = ErrorCode.SHUTTING_DOWN
+
+
+class LoginFailed(OrdoError):
+    """A broker refused a login step (wrong code or OTP, expired login) or could not be reached."""
+
+    code = ErrorCode.LOGIN_FAILED
 
 
 class InternalError(OrdoError):

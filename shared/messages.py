@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, SecretStr, StringConstraints, model_validator
 
 from ordo_shared.models import (
     BrokerId,
@@ -17,6 +18,7 @@ from ordo_shared.models import (
     OrderSpec,
     OrderType,
     Price,
+    SessionState,
     WireModel,
 )
 
@@ -117,6 +119,34 @@ class AuditReplayRequest(Request):
     limit: int = Field(default=500, ge=1, le=5000)
 
 
+class LoginStartRequest(Request):
+    """Begin a broker's daily login. Fyers: the reply has the browser login URL. HDFC: the
+    password step runs now (``username``/``password`` here, else from the broker's config)
+    and the reply says an OTP is on its way. Passwords are never stored or logged."""
+
+    op: Literal["login_start"]
+    broker_id: BrokerId
+    username: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    password: Annotated[SecretStr, Field(min_length=1, max_length=256)] | None = None
+
+
+class LoginCompleteRequest(Request):
+    """Finish a login: Fyers takes the ``auth_code`` from the redirect (and its ``state``, if
+    copied from there too); HDFC takes the ``otp``. Exactly one of the two."""
+
+    op: Literal["login_complete"]
+    broker_id: BrokerId
+    auth_code: Annotated[SecretStr, Field(min_length=1, max_length=4096)] | None = None
+    otp: Annotated[SecretStr, Field(min_length=1, max_length=32)] | None = None
+    state: Annotated[str, StringConstraints(min_length=1, max_length=256)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_answer(self) -> LoginCompleteRequest:
+        if (self.auth_code is None) == (self.otp is None):
+            raise ValueError("give exactly one of auth_code (Fyers) or otp (HDFC)")
+        return self
+
+
 REQUEST_MODELS: dict[str, type[Request]] = {
     "ping": PingRequest,
     "place_order": PlaceOrderRequest,
@@ -127,6 +157,8 @@ REQUEST_MODELS: dict[str, type[Request]] = {
     "audit_replay": AuditReplayRequest,
     "cancel_order": CancelOrderRequest,
     "modify_order": ModifyOrderRequest,
+    "login_start": LoginStartRequest,
+    "login_complete": LoginCompleteRequest,
 }
 
 # Ops a caller may use without a token: liveness must be checkable by anything.
@@ -167,6 +199,22 @@ class AuditReplayReply(WireModel):
     last_seq: int
     first_available_seq: int = 1
     pruned: bool = False
+
+
+class LoginStartReply(WireModel):
+    broker_id: str
+    step: Literal["open_url", "enter_otp"]
+    """What the human does next: open ``login_url`` in a browser, or enter the OTP."""
+    prompt: str
+    login_url: str | None = None
+    expires_in_s: float | None = None
+    """How long the started login waits for ``login_complete``."""
+
+
+class LoginCompleteReply(WireModel):
+    broker_id: str
+    session: SessionState
+    session_expires_at: datetime | None = None
 
 
 def reply_fields(model: WireModel) -> dict[str, Any]:

@@ -34,7 +34,8 @@ def make_config(state_dir: Path, **overrides: Any) -> Config:
         if isinstance(values, dict) and isinstance(data.get(section), dict):
             merged = dict(data[section])
             for key, value in values.items():
-                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                # A broker table naming its adapter replaces the paper default whole.
+                if isinstance(value, dict) and isinstance(merged.get(key), dict) and "adapter" not in value:
                     merged[key] = {**merged[key], **value}
                 else:
                     merged[key] = value

@@ -20,6 +20,7 @@ HELP = """\
 | `enter` in a field, `ctrl+s` | check the order and show the confirmation with its fan-out |
 | `ctrl+f` | filter the audit stream (event types, comma-separated) |
 | `ctrl+r` | reconnect now and reload orders |
+| `ctrl+l` | broker login: start it, then enter the OTP (HDFC) or the auth code / address (Fyers) |
 | `ctrl+p` | command palette |
 | `?` / `f1` | this help · `ctrl+q` quit |
 

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-from ordo_shared.messages import AuditReplayReply
+from ordo_shared.messages import AuditReplayReply, LoginCompleteReply, LoginStartReply
 from ordo_shared.models import (
     BrokerHealth,
     BrokerResult,
@@ -100,6 +100,12 @@ class ScriptedLink:
     async def audit_replay(self, since: int, limit: int) -> AuditReplayReply:
         events = [e for e in self.audit if e.seq is not None and e.seq > since][:limit]
         return AuditReplayReply(events=events, last_seq=len(self.audit))
+
+    async def login_start(self, broker_id: str) -> LoginStartReply:
+        return LoginStartReply(broker_id=broker_id, step="enter_otp", prompt="Enter the OTP")
+
+    async def login_complete(self, broker_id: str, answer: object) -> LoginCompleteReply:
+        return LoginCompleteReply(broker_id=broker_id, session="valid")
 
     async def events(self) -> AsyncIterator[Event]:
         while True:

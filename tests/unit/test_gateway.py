@@ -149,8 +149,9 @@ def make_gateway(
     threshold: int = 100,
 ) -> BrokerGateway:
     breaker = CircuitBreaker(adapter.broker_id, BreakerConfig(failure_threshold=threshold, reset_timeout_s=30), clock)
+    # No pause before a lookup: these tests check the backoff schedule alone.
     retry = RetryConfig(max_attempts=max_attempts, initial_backoff_ms=50, max_backoff_ms=1000,
-                        call_timeout_s=call_timeout_s)
+                        call_timeout_s=call_timeout_s, lookup_delay_ms=0)
     backoff = Backoff(initial_s=0.05, max_s=1.0, rng=random.Random(SEED))
     return BrokerGateway(adapter, breaker, retry, backoff, clock, sleep=sleeps)
 

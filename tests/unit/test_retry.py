@@ -12,6 +12,8 @@ from ordod.brokers.errors import (
     BrokerError,
     BrokerTimeout,
     BrokerUnavailable,
+    ClientRateLimited,
+    HaltedBeforeSending,
     InsufficientFunds,
     InvalidSymbol,
     OrderRejected,
@@ -25,6 +27,8 @@ from ordod.retry import Backoff, NotFoundAfterLookup, counts_against_breaker, is
 DECISIONS: list[tuple[BrokerError, bool, bool, bool]] = [
     (RateLimitExceeded("429"), True, False, True),
     (RateLimitExceeded("429", sent=True), True, False, True),
+    (ClientRateLimited("Ordo's own limiter", retry_after_s=1.0), True, False, False),
+    (HaltedBeforeSending("kill switch went on during the wait"), False, False, False),
     (BrokerUnavailable("refused", sent=False), True, False, True),
     (BrokerUnavailable("reset mid-request"), False, True, True),
     (BrokerUnavailable("reset mid-request", sent=True), False, True, True),
