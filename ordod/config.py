@@ -21,7 +21,7 @@ from ordod.brokers.paper.config import PaperConfig
 from ordod.config_base import BreakerConfig, ConfigError, RetryConfig, Section
 from ordod.credentials import credential_file
 
-TOKEN_CREDENTIAL = "ordod-token"  # noqa: S105 - the credential's name, not a secret
+TOKEN_CREDENTIAL = "ordod_token"  # noqa: S105 - the credential's name, not a secret
 
 __all__ = ["BreakerConfig", "BrokerConfig", "Config", "ConfigError", "RetryConfig", "Section"]
 
@@ -127,7 +127,7 @@ class Config(Section):
 
     @property
     def token_file(self) -> Path:
-        """[auth] token_file; else the systemd credential ``ordod-token`` when the unit passes
+        """[auth] token_file; else the systemd credential ``ordod_token`` when the unit passes
         one (LoadCredential=); else <state_dir>/token, created on first start."""
         return self.auth.token_file or credential_file(TOKEN_CREDENTIAL) or self.daemon.state_dir / "token"
 

@@ -143,7 +143,8 @@ class OrdoMetrics:
         self.breaker_transitions.labels(broker_id, old, new).inc()
 
     def rate_limiter_waited(self, broker_id: str, seconds: float) -> None:
-        """For the broker adapters' client-side rate limiter (issue 3) to report each wait."""
+        """For the broker adapters' client-side rate limiter to report each wait
+        (ordod/brokers/common/ratelimit.py RateLimiter.acquire does not call it yet)."""
         self.rate_limiter_wait_seconds.labels(broker_id).observe(seconds)
 
 

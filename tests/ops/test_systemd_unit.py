@@ -89,7 +89,7 @@ def test_the_unit_has_the_lifecycle_and_hardening_the_daemon_relies_on() -> None
         assert unit.get(key) == values, key
     assert "@system-service" in unit["SystemCallFilter"]
     assert unit["ExecStart"] == [f"{INSTALLED_ORDOD} --config /etc/ordo/ordod.toml"]
-    assert unit["LoadCredential"] == ["ordod-token:/etc/ordo/credentials/ordod-token"]
+    assert unit["LoadCredential"] == ["ordod_token:/etc/ordo/credentials/ordod_token"]
     assert unit["WatchdogSec"] and unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
 
 
@@ -105,8 +105,18 @@ def test_the_example_config_is_accepted_by_ordod() -> None:
     assert config.daemon.state_dir == Path("/var/lib/ordo")
     assert config.audit.retention_days == 90
     assert set(config.brokers) == {"paper"}
-    # The live adapter tables are written out, commented, for when the adapters land.
+
+
+def test_the_commented_live_broker_tables_are_valid_once_uncommented(tmp_path: Path) -> None:
     text = EXAMPLE.read_text()
-    for key in ("# [brokers.fyers]", '# adapter = "fyers"', "# [brokers.hdfc]", '# adapter = "hdfc"',
-                "base_url", "app_id", "api_key", "credential:fyers-access-token", "orders_per_second"):
-        assert key in text, key
+    live = text[text.index("# [brokers.fyers]"):]
+    uncommented = "\n".join(line.removeprefix("# ") for line in live.splitlines() if line.startswith("# "))
+    path = tmp_path / "live.toml"
+    path.write_text(text[:text.index("# [brokers.fyers]")] + uncommented + "\n")
+    config = load_config(path)
+    assert {b: c.adapter for b, c in config.brokers.items()} == {"paper": "paper", "fyers": "fyers", "hdfc": "hdfc"}
+    assert config.retry_for("fyers").max_attempts == 2
+    # Every credential the tables name has its commented LoadCredential= line in the unit.
+    unit = UNIT.read_text()
+    for name in re.findall(r'credential = "([^"]+)"', uncommented):
+        assert f"#LoadCredential={name}:/etc/ordo/credentials/{name}" in unit, name
