@@ -18,9 +18,12 @@ run: $(STAMP)  ## daemon on two paper brokers + the TUI; quitting the TUI stops 
 test: $(STAMP) tools  ## the whole suite
 	$(BIN)/python -m pytest
 
-tools:  ## programs the tests drive: tmux for the terminal tests
+tools:  ## programs the tests drive: tmux for the terminal tests, systemd-analyze for the unit file
 	@command -v tmux >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) \
 		|| echo "warning: tmux could not be installed; terminal tests will be skipped"
+	@command -v systemd-analyze >/dev/null 2>&1 \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null) \
+		|| echo "warning: systemd could not be installed (no root?); the unit-file tests will be skipped"
 
 lint: $(STAMP)  ## ruff + mypy --strict (shared/ is type-checked under its import name)
 	mkdir -p .typecheck && ln -sfn ../shared .typecheck/ordo_shared

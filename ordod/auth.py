@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ordo_shared.errors import Unauthorized
 from ordod.config import ConfigError, Role
+from ordod.credentials import credentials_directory
 
 __all__ = ["ANONYMOUS", "Principal", "Role", "TokenAuthenticator", "TokenFileError", "ensure_token_file"]
 
@@ -68,9 +69,17 @@ def ensure_token_file(path: Path) -> str:
         token = fh.read().strip()
     if not token:
         raise TokenFileEmpty(f"token file {path} is empty")
-    if mode & 0o077:
+    if mode & 0o077 and not is_systemd_credential(path):
         raise TokenFileExposed(f"token file {path} has mode {mode:04o}: readable by others; run: chmod 600 {path}")
     return token
+
+
+def is_systemd_credential(path: Path) -> bool:
+    """systemd hands credentials over read-only in a directory private to the unit, often
+    granting the service user read access by an ACL, which shows as group bits in the mode:
+    there, the mode says nothing about who else can read the file."""
+    directory = credentials_directory()
+    return directory is not None and path.resolve().parent == directory.resolve()
 
 
 class TokenAuthenticator:

@@ -27,6 +27,9 @@ from ordod.brokers.fyers.config import FyersConfig
 from ordod.brokers.hdfc.config import HdfcConfig
 from ordod.brokers.paper.config import PaperConfig
 from ordod.config_base import BreakerConfig, ConfigError, RetryConfig, Section
+from ordod.credentials import credential_file
+
+TOKEN_CREDENTIAL = "ordod_token"  # noqa: S105 - the credential's name, not a secret
 
 __all__ = ["BreakerConfig", "BrokerConfig", "Config", "ConfigError", "CurveConfig", "RateLimitConfig", "RetryConfig",
            "Role", "Section", "TokenConfig"]
@@ -140,6 +143,16 @@ class LimitsConfig(Section):
     """Largest qty x price of one priced order (LIMIT and SL; MARKET orders carry no price)."""
 
 
+class AuditConfig(Section):
+    retention_days: float = Field(default=0.0, ge=0, le=3650, strict=False)
+    """Events older than this are exported to gzip JSON-lines files, then removed from the
+    database; 0 keeps every event in the database forever."""
+    archive_dir: Path | None = Field(default=None, strict=False)
+    """Where the exported files go. Default: <state_dir>/audit-archive."""
+    sweep_interval_s: float = Field(default=3600.0, gt=0, le=86_400, strict=False)
+    """How often the retention sweep runs (it also runs once at start)."""
+
+
 def _adapter_of(table: Any) -> Any:
     """Which adapter a broker table is for; a table that names none is a paper broker."""
     if isinstance(table, dict):
@@ -168,6 +181,7 @@ class Config(Section):
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
     kill_switch: KillSwitchConfig = Field(default_factory=KillSwitchConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
@@ -180,7 +194,13 @@ class Config(Section):
 
     @property
     def token_file(self) -> Path:
-        return self.auth.token_file or self.daemon.state_dir / "token"
+        """[auth] token_file; else the systemd credential ``ordod_token`` when the unit passes
+        one (LoadCredential=); else <state_dir>/token, created on first start."""
+        return self.auth.token_file or credential_file(TOKEN_CREDENTIAL) or self.daemon.state_dir / "token"
+
+    @property
+    def audit_archive_dir(self) -> Path:
+        return self.audit.archive_dir or self.daemon.state_dir / "audit-archive"
 
     def breaker_for(self, broker_id: str) -> BreakerConfig:
         """The [breaker] defaults with this broker's own keys on top."""

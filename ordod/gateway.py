@@ -25,6 +25,7 @@ from ordod.brokers.base import BrokerAdapter, BrokerOrder, PlacedOrder
 from ordod.brokers.errors import BrokerError, BrokerTimeout, OrderRejected, OutcomeUnknown
 from ordod.clock import Clock
 from ordod.config import RetryConfig
+from ordod.metrics import OrdoMetrics
 from ordod.retry import Backoff, NotFoundAfterLookup, counts_against_breaker, is_ambiguous, should_retry
 
 log = logging.getLogger("ordod.gateway")
@@ -77,6 +78,7 @@ class BrokerGateway:
         backoff: Backoff,
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
+        metrics: OrdoMetrics | None = None,
     ) -> None:
         self.adapter = adapter
         self.breaker = breaker
@@ -84,6 +86,7 @@ class BrokerGateway:
         self.backoff = backoff
         self._clock = clock
         self._sleep = sleep
+        self._metrics = metrics or OrdoMetrics()
         self.stats = BrokerStats()
 
     @property
@@ -219,7 +222,9 @@ class BrokerGateway:
         raise NotFoundAfterLookup(error)
 
     def _observe(self, t0: float, error: BrokerError | None) -> None:
-        self.stats.last_latency_ms = (self._clock.monotonic() - t0) * 1000
+        elapsed = self._clock.monotonic() - t0
+        self.stats.last_latency_ms = elapsed * 1000
+        self._metrics.broker_call(self.broker_id, elapsed, None if error is None else error.code.value)
         if error is None:
             self.stats.window.append(True)
             self.breaker.record_success()

@@ -101,8 +101,11 @@ class HealthMonitor:
         """Forever: probes every tick, a snapshot every interval or on change."""
         last_sent = float("-inf")
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands
+            # as the event fires, and this loop would then outlive the daemon's shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), PROBE_TICK_S)
+                async with asyncio.timeout(PROBE_TICK_S):
+                    await self._changed.wait()
             try:
                 self.run_due_probes()
                 now = self._clock.monotonic()

@@ -20,6 +20,7 @@ from ordod.clock import Clock
 from ordod.gateway import BrokerGateway
 from ordod.idempotency import IdempotencyStore, Replayed, unified_reply
 from ordod.kill_switch import KillSwitch
+from ordod.metrics import OrdoMetrics
 from ordod.session_manager import SessionManager
 from ordod.validator import PreTradeValidator
 
@@ -35,6 +36,7 @@ class Orchestrator:
         gateways: dict[str, BrokerGateway],
         audit: AuditLog,
         clock: Clock,
+        metrics: OrdoMetrics | None = None,
     ) -> None:
         self.idempotency = idempotency
         self.kill_switch = kill_switch
@@ -43,6 +45,7 @@ class Orchestrator:
         self.gateways = gateways
         self.audit = audit
         self._clock = clock
+        self._metrics = metrics or OrdoMetrics()
         self.accepting = True
 
     def new_order_ref(self) -> str:
@@ -50,6 +53,16 @@ class Orchestrator:
         return f"ORD-{int(self._clock.time() * 1000):x}-{secrets.token_hex(3)}"
 
     async def place_order(self, request: PlaceOrderRequest, principal: Principal) -> PlaceOrderReply:
+        started = self._clock.monotonic()
+        try:
+            reply = await self._place_order(request, principal)
+        except OrdoError as exc:
+            self._metrics.order_refused(exc.code)
+            raise
+        self._metrics.order_answered(reply, self._clock.monotonic() - started)
+        return reply
+
+    async def _place_order(self, request: PlaceOrderRequest, principal: Principal) -> PlaceOrderReply:
         if not self.accepting:
             raise ShuttingDown("ordod is shutting down and takes no new orders")
         order, key = request.order, request.idempotency_key
@@ -125,4 +138,5 @@ class Orchestrator:
                 self.sessions.note(broker_id, "login_required")
         self.audit.record("broker.result", order_ref=order.order_ref, broker_id=broker_id,
                           data=result.model_dump(mode="json", exclude={"broker_id"}))
+        self._metrics.broker_result(result)
         return result

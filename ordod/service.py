@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from ordo_shared.errors import Forbidden, NotFound, ValidationFailed
+from ordo_shared.errors import Forbidden, NotFound, OrdoError, ValidationFailed
 from ordo_shared.messages import (
     OPEN_OPS,
     AuditReplayReply,
@@ -39,6 +39,7 @@ from ordod.config import Role
 from ordod.health import HealthMonitor
 from ordod.idempotency import IdempotencyStore
 from ordod.kill_switch import GLOBAL, KillSwitch
+from ordod.metrics import OrdoMetrics
 from ordod.orchestrator import Orchestrator
 from ordod.order_actions import OrderActions
 from ordod.rate_limit import OrderRateLimiter
@@ -62,9 +63,11 @@ class OrdoService:
         brokers: list[str],
         sessions: SessionManager,
         rate_limiter: OrderRateLimiter | None = None,
+        metrics: OrdoMetrics | None = None,
     ) -> None:
         self._auth = authenticator
         self._rate_limiter = rate_limiter
+        self._metrics = metrics
         self._orchestrator = orchestrator
         self._kill_switch = kill_switch
         self._idempotency = idempotency
@@ -103,10 +106,16 @@ class OrdoService:
 
     async def call(self, request: Request) -> WireModel:
         """Run one decoded request. Raises ``OrdoError`` subclasses for refusals."""
-        principal = self.principal(request.token, request.op)
-        self._authorize(principal, access.required_role(request), access.describe(request))
-        if request.op == "place_order" and self._rate_limiter is not None:
-            self._rate_limiter.take(principal.name)
+        try:
+            principal = self.principal(request.token, request.op)
+            self._authorize(principal, access.required_role(request), access.describe(request))
+            if request.op == "place_order" and self._rate_limiter is not None:
+                self._rate_limiter.take(principal.name)
+        except OrdoError as exc:
+            # Refused before the pipeline (which counts its own): the operator sees 401/403/429 too.
+            if request.op == "place_order" and self._metrics is not None:
+                self._metrics.order_refused(exc.code)
+            raise
         return await self._handlers[request.op](request, principal)
 
     def _authorize(self, principal: Principal, needed: Role, action: str) -> None:
@@ -165,8 +174,9 @@ class OrdoService:
         return await self._actions.modify(request, principal)
 
     async def _audit_replay(self, request: AuditReplayRequest, principal: Principal) -> AuditReplayReply:
-        events = await self._audit.replay(request.since, request.limit)
-        return AuditReplayReply(events=events, last_seq=self._audit.last_seq)
+        page = await self._audit.replay_page(request.since, request.limit)
+        return AuditReplayReply(events=page.events, last_seq=self._audit.last_seq,
+                                first_available_seq=page.first_available_seq, pruned=page.pruned)
 
     async def _login_start(self, request: LoginStartRequest, principal: Principal) -> LoginStartReply:
         given = LoginInput(username=request.username, password=request.password)

@@ -57,12 +57,20 @@ class ZmqServer:
         return len(self._tasks)
 
     async def drain(self, timeout_s: float) -> None:
-        """Let requests under way finish (bounded), then cancel what is left."""
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        """Let requests under way finish (bounded), then cancel what is left.
+
+        Requests that arrive while draining are waited for too (they are answered quickly:
+        a shutting-down daemon refuses new orders at once)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._tasks:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=remaining)
+        pending = set(self._tasks)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _serve(self, frames: list[bytes]) -> None:
         envelope, body = split_envelope(frames)

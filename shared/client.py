@@ -34,9 +34,13 @@ class DaemonUnreachable(Exception):
 class RemoteError(OrdoError):
     """The daemon refused the request; ``code`` is its stable error code."""
 
-    def __init__(self, code: str, message: str, http_status: int, field: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, http_status: int, field: str | None = None,
+        reply: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, field=field)
         self.remote_code = code
+        self.reply = reply  # the daemon's error reply as received, for callers that print it
         self._http_status = http_status
         try:
             self.code = ErrorCode(code)
@@ -130,7 +134,7 @@ class OrdoClient:
         if not reply.get("ok"):
             err = reply.get("error") or {}
             raise RemoteError(str(err.get("code", "INTERNAL")), str(err.get("message", "")),
-                              int(err.get("http_status", 500)), err.get("field"))
+                              int(err.get("http_status", 500)), err.get("field"), reply=reply)
         return reply
 
     def close(self) -> None:

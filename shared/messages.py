@@ -189,8 +189,16 @@ class KillSwitchReply(WireModel):
 
 
 class AuditReplayReply(WireModel):
+    """``events`` after ``since``, oldest first. Retention may have archived old events out of
+    the database: ``first_available_seq`` is the oldest seq still replayable, and ``pruned``
+    is true when events the caller asked for (``since + 1`` up to ``first_available_seq - 1``)
+    are gone from the database (they are in the daemon's archive files). It is a flag, not an
+    error, so a caller still gets everything that is available in the same answer."""
+
     events: list[Event]
     last_seq: int
+    first_available_seq: int = 1
+    pruned: bool = False
 
 
 class LoginStartReply(WireModel):

@@ -92,6 +92,12 @@ CREATE TABLE IF NOT EXISTS audit (
     broker_id TEXT,
     data_json TEXT NOT NULL
 );
+-- archived_through: the highest seq exported by retention and deleted from the audit table,
+-- so seq continues after it even when every older row is gone.
+CREATE TABLE IF NOT EXISTS audit_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
 
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ordod.daemon import Daemon
 from ordod.http import SERVICE, bearer_token
-from tests.harness import ORDER, make_config
+from tests.harness import ORDER, make_config, named_tokens
 from tests.http.client import serving
 
 
@@ -115,3 +115,19 @@ async def test_other_modules_register_routes_that_share_the_service_and_error_sh
         async with api.session.get(d.http_url + "/extra/whoami") as refused:
             body = await refused.json()
             assert (refused.status, body["error"]["code"]) == (401, "UNAUTHORIZED")
+
+
+async def test_prometheus_metrics_are_served_on_the_same_listener_and_count_refusals(tmp_path: Path) -> None:
+    tables, tokens = named_tokens(tmp_path / "tokens", {"algo": "trader"})
+    tables["algo"]["rate_limit"] = {"orders_per_s": 0.001, "burst": 1}
+    config = make_config(tmp_path / "state", http=True, auth={"tokens": tables})
+    async with serving(config) as (d, api):
+        algo = api.as_token(tokens["algo"])
+        await algo.place("m-1", ORDER)
+        limited = await algo.place("m-2", ORDER)
+        async with api.session.get(d.http_url + "/metrics") as scraped:
+            status, text = scraped.status, await scraped.text()
+    assert limited.code == "RATE_LIMITED"
+    assert status == 200
+    assert 'ordo_orders_total{status="success"} 1.0' in text
+    assert 'ordo_order_refusals_total{code="RATE_LIMITED"} 1.0' in text
