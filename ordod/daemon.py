@@ -16,6 +16,7 @@ from ordod.audit import AuditLog, SqliteAuditStore
 from ordod.audit_retention import AuditRetention
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter
+from ordod.brokers.common.adapter import HttpBrokerAdapter
 from ordod.brokers.fyers.redirect import redirect_paths, register_routes
 from ordod.brokers.registry import build_adapter
 from ordod.clock import Clock, SystemClock
@@ -112,7 +113,9 @@ class Daemon:
         for broker_id, broker_cfg in cfg.brokers.items():
             if broker_id not in self.adapters:
                 self.adapters[broker_id] = build_adapter(broker_id, broker_cfg, cfg, clock)
-        for adapter in self.adapters.values():
+        for broker_id, adapter in self.adapters.items():
+            if isinstance(adapter, HttpBrokerAdapter):
+                adapter.limiter.on_wait = partial(self.metrics.rate_limiter_waited, broker_id)
             await adapter.start()
         self.gateways = {
             broker_id: BrokerGateway(

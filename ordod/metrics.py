@@ -143,8 +143,7 @@ class OrdoMetrics:
         self.breaker_transitions.labels(broker_id, old, new).inc()
 
     def rate_limiter_waited(self, broker_id: str, seconds: float) -> None:
-        """For the broker adapters' client-side rate limiter to report each wait
-        (ordod/brokers/common/ratelimit.py RateLimiter.acquire does not call it yet)."""
+        """Each call the broker adapters' client-side rate limiter admitted, with its wait."""
         self.rate_limiter_wait_seconds.labels(broker_id).observe(seconds)
 
 

@@ -232,3 +232,14 @@ async def test_session_states_follow_the_tokens_expiry(tmp_path: Path) -> None:
 ])
 def test_retry_after_hints_are_read_from_the_headers(headers: dict[str, str], expected: float | None) -> None:
     assert retry_after_s(headers) == expected
+
+
+async def test_every_admitted_call_reports_its_wait_for_the_metrics() -> None:
+    clock = ManualClock()
+    limiter = RateLimiter(RateLimitConfig(orders_per_second=2, requests_per_second=0, requests_per_minute=0,
+                                          max_wait_s=10), clock, RecordingSleep(clock))
+    waits: list[float] = []
+    limiter.on_wait = waits.append
+    for _ in range(3):
+        await limiter.acquire("order")
+    assert waits == [0.0, 0.0, pytest.approx(1.0)]

@@ -61,6 +61,7 @@ class RateLimiter:
         self._buckets: dict[CallKind, list[WindowBucket]] = {
             "request": requests, "order": orders + requests, "background": background + requests}
         self._paused_until = 0.0
+        self.on_wait: Callable[[float], None] | None = None  # told every admitted call's wait (metrics)
 
     def pause(self, seconds: float) -> None:
         """The broker said to back off (a 429 with Retry-After): nothing goes before then."""
@@ -81,6 +82,8 @@ class RateLimiter:
         # Reserve before sleeping so calls arriving meanwhile queue behind this one.
         for bucket in buckets:
             bucket.admit(at)
+        if self.on_wait is not None:
+            self.on_wait(wait)
         if wait > 0:
             await self._sleep(wait)
         return at
