@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test bench lint clean
+.PHONY: run test tools bench lint clean
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	$(PY) -m venv $(VENV)
@@ -15,8 +15,20 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 run: $(STAMP)  ## daemon on two paper brokers + the TUI; quitting the TUI stops the daemon
 	$(BIN)/ordo up
 
-test: $(STAMP)  ## the whole suite
+test: $(STAMP) tools  ## the whole suite
 	$(BIN)/python -m pytest
+
+tools:  ## programs the tests drive: tmux for the terminal tests, systemd-analyze for the unit file
+	@command -v tmux >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq tmux >/dev/null) \
+		|| echo "warning: tmux could not be installed; terminal tests will be skipped"
+	@command -v systemd-analyze >/dev/null 2>&1 \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends systemd >/dev/null) \
+		|| echo "warning: systemd could not be installed (no root?); the unit-file tests will be skipped"
+
+lint: $(STAMP)  ## ruff + mypy --strict (shared/ is type-checked under its import name)
+	mkdir -p .typecheck && ln -sfn ../shared .typecheck/ordo_shared
+	$(BIN)/ruff check ordod shared ordo_cli ordo_tui tests
+	$(BIN)/mypy
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 

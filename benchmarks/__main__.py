@@ -40,7 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "put it on the disk you deploy on, a tmpfs makes fsync free)")
     parser.add_argument("--keep-workdir", action="store_true", help="keep the daemons' state and logs afterwards")
     parser.add_argument("--profile", type=Path, metavar="FILE",
-                        help="run the main daemon under pyinstrument and write its profile here (.html, .txt, .pyisession)")
+                        help="run the main daemon under pyinstrument and write its profile here "
+                             "(.html, .txt, .pyisession)")
     parser.add_argument("--docs", type=Path, metavar="MD",
                         help="also write the Markdown table into this file between the bench markers, "
                              "and the plot beside it")
@@ -49,8 +50,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def machine() -> dict[str, object]:
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                check=False, cwd=HERE).stdout.strip()
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,  # noqa: S607
+                                text=True, check=False, cwd=HERE).stdout.strip()
     except OSError:
         commit = ""
     return {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),

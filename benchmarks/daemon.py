@@ -16,7 +16,7 @@ from pathlib import Path
 
 import zmq
 
-TOKEN = "bench-token-not-a-secret-0123456789abcdef"
+TOKEN = "bench-token-not-a-secret-0123456789abcdef"  # noqa: S105 - a throwaway daemon's, on loopback
 
 
 def free_port() -> int:

@@ -1,78 +1,164 @@
-"""The trading-desk TUI (shell): connection state, kill switch and broker health.
-
-The full desk (order entry, blotter, audit stream, kill-switch toggle) builds on this.
-All daemon I/O runs in async workers; the UI loop never waits on the network.
-"""
+"""The trading-desk TUI: the App, its key bindings and palette commands, and the one place
+worker failures are handled. Daemon traffic lives in ``controller``, widgets in ``widgets/``."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Iterable
+from pathlib import PurePath
+from typing import ClassVar
 
-from textual import work
-from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerState
 
-from ordo_shared.client import DaemonUnreachable, OrdoClient, RemoteError
 from ordo_shared.client_config import ClientSettings
+from ordo_tui.controller import DeskController, DeskOptions
+from ordo_tui.errors import TuiError, describe
+from ordo_tui.link import DaemonLink, DeskLink
+from ordo_tui.messages import ActionFailed
+from ordo_tui.screens.confirm_order import ConfirmOrder
+from ordo_tui.screens.help import HelpScreen
+from ordo_tui.screens.kill_switch import EngageKillSwitch, ReleaseKillSwitch
+from ordo_tui.screens.login import LoginScreen
+from ordo_tui.screens.main import MainScreen
+from ordo_tui.widgets.kill_switch.banner import KillSwitchBanner
+from ordo_tui.widgets.order_entry.form import OrderForm
+
+log = logging.getLogger("ordo_tui")
 
 
 class OrdoApp(App[int]):
     TITLE = "Ordo"
-    BINDINGS = [("q", "quit", "Quit")]
-    CSS = """
-    #kill { height: 3; content-align: center middle; background: $success-darken-2; }
-    #kill.active { background: red; color: white; text-style: bold; }
-    #status { height: 1; }
-    """
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["styles/desk.tcss", "styles/dialogs.tcss"]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+k", "kill_switch", "Kill switch", priority=True),
+        Binding("ctrl+s", "send_order", "Send", priority=True),
+        Binding("ctrl+o", "focus_order", "Order", priority=True),
+        Binding("ctrl+f", "focus_filter", "Filter", priority=True),
+        Binding("ctrl+r", "reconnect", "Reconnect", priority=True),
+        Binding("ctrl+l", "login", "Login", priority=True, show=False),  # in help and the palette
+        Binding("f1", "help", "Help"),
+        Binding("question_mark", "help", "Help", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
 
-    def __init__(self, client: OrdoClient) -> None:
+    def __init__(self, link: DeskLink, options: DeskOptions | None = None) -> None:
         super().__init__()
-        self.client = client
-        self.connected = False
+        self.options = options or DeskOptions()
+        self.controller = DeskController(self, link, self.options)
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static("kill switch: unknown", id="kill")
-        yield Static("connecting…", id="status")
-        yield DataTable(id="brokers")
-        yield Footer()
+    def get_default_screen(self) -> Screen[None]:
+        return MainScreen(self.options.audit_cap, self.options.blotter_cap)
 
-    def on_mount(self) -> None:
-        table = self.query_one("#brokers", DataTable)
-        table.add_columns("broker", "adapter", "session", "breaker", "latency", "errors", "last error")
-        self.set_interval(1.0, self.refresh_health)
-        self.refresh_health()
+    @property
+    def desk(self) -> MainScreen:
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
 
-    @work(exclusive=True, group="health")
-    async def refresh_health(self) -> None:
-        try:
-            reply = await self.client.call("health", timeout_s=2.0)
-        except (DaemonUnreachable, RemoteError) as exc:
-            self.connected = False
-            self.query_one("#status", Static).update(f"disconnected: {exc}")
+    def on_ready(self) -> None:
+        self.controller.start(self.desk.post_message)
+
+    # -- the one place worker failures land -------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR or event.worker.error is None:
             return
-        self.connected = True
-        self.show_health(reply["health"])
+        error = describe(event.worker.error)
+        if not isinstance(event.worker.error, TuiError) and event.worker.group in ("orders", "replay", "stream"):
+            # Background refreshes: the header already says the daemon is down, and the
+            # next reconnect redoes them. Not worth a pop-up each.
+            log.info("%s worker failed: %s", event.worker.group, error.message)
+            return
+        self.notify(error.message, title=error.title, severity=error.severity, timeout=8)
+        self.desk.post_message(ActionFailed(error))
 
-    def show_health(self, health: dict[str, Any]) -> None:
-        self.query_one("#status", Static).update(
-            f"connected to {self.client.endpoint} · ordod {health['version']} · {health['status']}"
-        )
-        ks = health["kill_switch"]
-        kill = self.query_one("#kill", Static)
-        kill.set_class(ks["active"], "active")
-        kill.update(f"KILL SWITCH ON: {ks['reason']}" if ks["active"] else "kill switch off")
-        table = self.query_one("#brokers", DataTable)
-        table.clear()
-        for b in health["brokers"]:
-            latency = "-" if b["last_latency_ms"] is None else f"{b['last_latency_ms']:.1f} ms"
-            table.add_row(b["broker_id"], b["adapter"], b["session"], b["breaker"], latency,
-                          f"{b['error_rate'] * 100:.0f}%", b["last_error"] or "")
+    # -- actions ----------------------------------------------------------------------
+
+    def action_kill_switch(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return  # one dialog at a time
+        state = self.desk.banner.state
+        if state is not None and state.active:
+            self.push_screen(ReleaseKillSwitch(state), self._released)
+        else:
+            self.push_screen(EngageKillSwitch(), self._engaged)
+
+    def _engaged(self, reason: str | None) -> None:
+        if reason is not None:
+            self.controller.set_kill_switch(True, reason)
+
+    def _released(self, confirmed: bool | None) -> None:
+        if confirmed:
+            self.controller.set_kill_switch(False, "released from the TUI")
+
+    def on_kill_switch_banner_toggle(self, message: KillSwitchBanner.Toggle) -> None:
+        self.action_kill_switch()
+
+    def on_order_form_send_requested(self, message: OrderForm.SendRequested) -> None:
+        self.action_send_order()
+
+    def action_send_order(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return
+        spec = self.desk.form.validate_all()
+        if spec is None:
+            self.notify("Fix the marked fields first.", title="Order not sent", severity="warning")
+            return
+        if self.controller.tracker.sending is not None:
+            self.notify("The previous order is still waiting for its answer.", severity="warning")
+            return
+        submission = self.controller.tracker.prepare(spec)
+        state = self.desk.banner.state
+
+        def confirmed(ok: bool | None) -> None:
+            if ok and not self.controller.submit(submission):
+                self.notify("The previous order is still waiting for its answer.", severity="warning")
+
+        self.push_screen(ConfirmOrder(submission, state is not None and state.active), confirmed)
+
+    def action_focus_order(self) -> None:
+        self.desk.form.query_one("#symbol").focus()
+
+    def action_focus_filter(self) -> None:
+        self.desk.audit.query_one("#audit-types").focus()
+
+    def action_reconnect(self) -> None:
+        self.controller.reconnect()
+
+    def action_login(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return
+        snapshot = self.desk.health.snapshot
+        self.push_screen(LoginScreen(snapshot.brokers if snapshot else [], self.controller))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield SystemCommand("Kill switch", "Engage or release the kill switch", self.action_kill_switch)
+        yield SystemCommand("Send order", "Check the order form and confirm the fan-out", self.action_send_order)
+        yield SystemCommand("Order entry", "Jump to the order form", self.action_focus_order)
+        yield SystemCommand("Filter audit", "Filter the audit stream by type", self.action_focus_filter)
+        yield SystemCommand("Reconnect", "Reconnect to ordod now and reload orders", self.action_reconnect)
+        yield SystemCommand("Broker login", "The daily login: start it, then enter the OTP or auth code",
+                            self.action_login)
+        yield SystemCommand("Help", "Key bindings and what each panel shows", self.action_help)
+        yield from super().get_system_commands(screen)
+
+
+def make_app(link: DeskLink, options: DeskOptions | None = None) -> OrdoApp:
+    """The app on any link: ``DaemonLink`` in production, an in-process daemon or a scripted
+    link in tests."""
+    return OrdoApp(link, options)
 
 
 def run_tui(settings: ClientSettings) -> int:
-    client = OrdoClient(settings.endpoint, settings.token)
+    link = DaemonLink(settings)
     try:
-        return OrdoApp(client).run() or 0
+        return make_app(link).run() or 0
     finally:
-        client.close()
+        link.close()

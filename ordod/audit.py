@@ -42,10 +42,21 @@ class _Pending:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class AuditPage:
+    """A replay answer that says when retention removed part of what was asked for."""
+
+    events: list[Event]
+    first_available_seq: int
+    pruned: bool
+
+
 class AuditStore(Protocol):
     """What the audit log needs from durable storage."""
 
     async def last_seq(self) -> int: ...
+
+    async def archived_through(self) -> int: ...
 
     async def replay(self, since: int, limit: int) -> list[Event]: ...
 
@@ -55,7 +66,15 @@ class SqliteAuditStore:
         self.db = db
 
     async def last_seq(self) -> int:
-        row = await self.db.fetchone("SELECT COALESCE(MAX(seq), 0) FROM audit")
+        # Retention may have removed every row; the archived mark keeps seq from restarting.
+        row = await self.db.fetchone(
+            "SELECT MAX(COALESCE((SELECT MAX(seq) FROM audit), 0),"
+            " COALESCE((SELECT value FROM audit_meta WHERE key = 'archived_through'), 0))"
+        )
+        return int(row[0]) if row else 0
+
+    async def archived_through(self) -> int:
+        row = await self.db.fetchone("SELECT value FROM audit_meta WHERE key = 'archived_through'")
         return int(row[0]) if row else 0
 
     async def replay(self, since: int, limit: int) -> list[Event]:
@@ -125,9 +144,11 @@ class AuditLog:
         self._open: _Batch | None = None
         self._newest: _Batch | None = None  # last batch submitted; batches commit in order
         self.last_seq = 0  # highest seq handed out (committed or in the transaction)
+        self.first_available_seq = 1  # older events were archived by retention
 
     async def start(self) -> None:
         self.last_seq = await self.store.last_seq()
+        self.first_available_seq = await self.store.archived_through() + 1
 
     def record(
         self,
@@ -159,6 +180,23 @@ class AuditLog:
         await self.flush()
         return await self.store.replay(since, limit)
 
+    async def replay_page(self, since: int, limit: int) -> AuditPage:
+        """Events after ``since``, and whether some of them were archived away.
+
+        Retention only ever removes a prefix and seq has no other holes, so a first event
+        beyond ``since + 1`` can only mean archived events: that is reported, never hidden.
+        """
+        await self.flush()  # reads see committed rows only: what was recorded must be there
+        events = await self.store.replay(since, limit)
+        if events and events[0].seq is not None and events[0].seq > since + 1:
+            return AuditPage(events, events[0].seq, pruned=True)
+        first = self.first_available_seq
+        return AuditPage(events, first, pruned=not events and since + 1 < first)
+
+    def archived(self, through: int) -> None:
+        """Retention removed every event up to ``through`` from the database."""
+        self.first_available_seq = max(self.first_available_seq, through + 1)
+
     def _seal(self, batch: _Batch) -> list[Event]:
         if self._open is batch:
             self._open = None
@@ -166,7 +204,8 @@ class AuditLog:
         for p in batch.pending:
             self.last_seq += 1
             events.append(
-                Event(seq=self.last_seq, ts=p.ts, type=p.type, order_ref=p.order_ref, broker_id=p.broker_id, data=p.data)
+                Event(seq=self.last_seq, ts=p.ts, type=p.type, order_ref=p.order_ref, broker_id=p.broker_id,
+                      data=p.data)
             )
         return events
 

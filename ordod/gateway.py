@@ -1,6 +1,7 @@
 """The one seam where resilience wraps a broker adapter: kill-switch and breaker checks
-before every attempt, a per-call timeout, retries with backoff (tenacity), the lookup by tag
-after an ambiguous failure, and the statistics the health panel shows.
+before every attempt, a per-call timeout and an overall deadline per order, retries with
+backoff (tenacity), the lookup by tag after an ambiguous failure, and the statistics the
+health panel shows.
 
 ``place`` never raises: whatever happens becomes a ``BrokerResult``.
 """
@@ -11,18 +12,20 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 from ordo_shared.errors import BrokerErrorCode
 from ordo_shared.models import BrokerResult
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter, BrokerOrder, PlacedOrder
-from ordod.brokers.errors import BrokerError, BrokerTimeout, OutcomeUnknown
+from ordod.brokers.errors import BrokerError, BrokerTimeout, OrderRejected, OutcomeUnknown
 from ordod.clock import Clock
 from ordod.config import RetryConfig
+from ordod.metrics import OrdoMetrics
 from ordod.retry import Backoff, NotFoundAfterLookup, counts_against_breaker, is_ambiguous, should_retry
 
 log = logging.getLogger("ordod.gateway")
@@ -38,6 +41,17 @@ class _Halted(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class _StopAtDeadline(stop_base):
+    """No new attempt once the order's deadline has passed or would pass while waiting for it."""
+
+    def __init__(self, clock: Clock, deadline: float) -> None:
+        self._clock = clock
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._clock.monotonic() + (retry_state.upcoming_sleep or 0.0) >= self._deadline
 
 
 @dataclass
@@ -72,6 +86,7 @@ class BrokerGateway:
         backoff: Backoff,
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
+        metrics: OrdoMetrics | None = None,
     ) -> None:
         self.adapter = adapter
         self.breaker = breaker
@@ -79,6 +94,7 @@ class BrokerGateway:
         self.backoff = backoff
         self._clock = clock
         self._sleep = sleep
+        self._metrics = metrics or OrdoMetrics()
         self.stats = BrokerStats()
 
     @property
@@ -87,16 +103,22 @@ class BrokerGateway:
 
     async def place(self, order: BrokerOrder, halted: IsHalted) -> BrokerResult:
         """Place ``order`` at this broker; ``halted`` is the kill switch, checked before every attempt."""
+        order = replace(order, halted=halted)
         started = self._clock.monotonic()
+        deadline = started + self.retry.order_deadline_s
         run = _Run()
         try:
-            placed = await self._attempts(order, halted, run)
+            placed = await self._attempts(order, halted, deadline, run)
         except _Halted as halt:
-            if run.attempts == 0 or run.last_error is None:
-                status = "skipped" if halt.code is BrokerErrorCode.CIRCUIT_OPEN else "error"
-                return self._result(status, started, run.attempts, error_code=halt.code, message=halt.message)
-            return self._error_result(run.last_error, started, run.attempts,
-                                      suffix=f"; stopped retrying: {halt.message}")
+            last_error = run.last_error
+            if halt.code is BrokerErrorCode.KILL_SWITCH_ACTIVE:
+                # Whatever the earlier attempts said, what stopped this order is the switch.
+                before = f" (last attempt: {last_error.code.value})" if last_error is not None else ""
+                return self._result("error", started, run.attempts, error_code=halt.code,
+                                    message=halt.message + before)
+            if last_error is None:
+                return self._result("skipped", started, run.attempts, error_code=halt.code, message=halt.message)
+            return self._error_result(last_error, started, run.attempts, suffix=f"; stopped retrying: {halt.message}")
         except BrokerError as exc:
             return self._error_result(exc, started, run.attempts)
         except Exception as exc:  # an adapter bug must not lose the order's record
@@ -110,40 +132,76 @@ class BrokerGateway:
             broker_code=placed.broker_code, broker_message=placed.broker_message,
         )
 
-    async def _attempts(self, order: BrokerOrder, halted: IsHalted, run: _Run) -> PlacedOrder:
+    async def _attempts(self, order: BrokerOrder, halted: IsHalted, deadline: float, run: _Run) -> PlacedOrder:
         """The first attempt runs on its own: most orders need no other, and tenacity's
         bookkeeping costs more than a fast broker's whole answer. Only a failure hands over to
         tenacity, as tenacity's own first attempt, so that stop, wait and retry decide exactly
         as if tenacity had made it."""
         try:
-            return await self._one_attempt(order, halted, run)
+            return await self._one_attempt(order, halted, deadline, run)
         except BrokerError as exc:
             if not should_retry(exc) or self.retry.max_attempts <= 1:
                 raise
             first_failure: BrokerError | None = exc
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
-            wait=self.backoff,
-            retry=retry_if_exception(should_retry),
-            sleep=self._sleep,
-            reraise=True,
-        )
-        async for attempt in retrying:
+        async for attempt in self._retrying(should_retry, deadline):
             with attempt:
                 if first_failure is not None:
                     failure, first_failure = first_failure, None
                     raise failure
-                return await self._one_attempt(order, halted, run)
+                return await self._one_attempt(order, halted, deadline, run)
         raise AssertionError("tenacity stopped without an outcome")  # reraise=True makes this unreachable
 
-    async def _one_attempt(self, order: BrokerOrder, halted: IsHalted, run: _Run) -> PlacedOrder:
+    async def _one_attempt(self, order: BrokerOrder, halted: IsHalted, deadline: float, run: _Run) -> PlacedOrder:
         self._check_may_send(halted, run.attempts)
         run.attempts += 1
         try:
-            return await self._attempt(order)
+            return await self._attempt(order, deadline)
         except BrokerError as exc:
             run.last_error = exc
             raise
+
+    async def amend(self, order_id: str, call: Callable[[], Awaitable[None]]) -> BrokerResult:
+        """Cancel or modify an accepted order. Unlike a placement, repeating one is harmless
+        (cancelling twice, or setting the same absolute terms twice, changes nothing), so
+        ambiguous failures are retried too; and neither the kill switch nor the breaker stops
+        it, since removing risk must always be possible."""
+        started = self._clock.monotonic()
+        attempts = 0
+        try:
+            async for attempt in self._retrying(lambda exc: should_retry(exc) or (
+                    isinstance(exc, BrokerError) and is_ambiguous(exc))):
+                with attempt:
+                    attempts += 1
+                    t0 = self._clock.monotonic()
+                    try:
+                        await asyncio.wait_for(call(), self.retry.call_timeout_s)
+                    except TimeoutError as exc:
+                        error = exc if isinstance(exc, BrokerError) else BrokerTimeout(
+                            f"no answer within {self.retry.call_timeout_s:g}s")
+                        self._observe(t0, error)
+                        raise error from None
+                    except BrokerError as exc:
+                        self._observe(t0, exc)
+                        raise
+                    self._observe(t0, None)
+        except BrokerError as exc:
+            return self._error_result(exc, started, attempts, order_id=order_id)
+        except Exception as exc:
+            log.exception("adapter %s raised unexpectedly", self.broker_id)
+            return self._result("error", started, attempts, order_id=order_id,
+                                error_code=BrokerErrorCode.OUTCOME_UNKNOWN,
+                                message=f"internal error in the {self.adapter.kind} adapter ({type(exc).__name__})")
+        return self._result("success", started, attempts, order_id=order_id)
+
+    def _retrying(self, retryable: Callable[[BaseException], bool], deadline: float | None = None) -> AsyncRetrying:
+        stop = stop_after_attempt(self.retry.max_attempts)
+        return AsyncRetrying(
+            stop=stop if deadline is None else stop | _StopAtDeadline(self._clock, deadline),
+            wait=self.backoff,
+            retry=retry_if_exception(retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
 
     def _check_may_send(self, halted: IsHalted, attempts: int) -> None:
         if halted():
@@ -151,18 +209,20 @@ class BrokerGateway:
         if not self.breaker.allows_orders():
             raise _Halted(BrokerErrorCode.CIRCUIT_OPEN, f"circuit breaker is {self.breaker.state}")
 
-    async def _attempt(self, order: BrokerOrder) -> PlacedOrder:
+    async def _attempt(self, order: BrokerOrder, deadline: float) -> PlacedOrder:
         t0 = self._clock.monotonic()
         self.stats.attempts += 1
+        # The order's deadline caps the last attempt; a tiny floor keeps the timeout meaningful.
+        timeout_s = max(min(self.retry.call_timeout_s, deadline - t0), 0.001)
         try:
             try:
                 # asyncio.timeout, not wait_for: no extra task and loop turn per broker call.
-                async with asyncio.timeout(self.retry.call_timeout_s):
+                async with asyncio.timeout(timeout_s):
                     placed = await self.adapter.place_order(order)
             except TimeoutError as exc:
                 if isinstance(exc, BrokerError):
                     raise
-                raise BrokerTimeout(f"no answer within {self.retry.call_timeout_s:g}s") from None
+                raise BrokerTimeout(f"no answer within {timeout_s:g}s") from None
         except BrokerError as exc:
             self._observe(t0, exc)
             if is_ambiguous(exc):
@@ -173,9 +233,16 @@ class BrokerGateway:
 
     async def _resolve_ambiguous(self, order: BrokerOrder, error: BrokerError) -> PlacedOrder:
         """The broker may hold the order: look it up by tag before anything else."""
+        if self.retry.lookup_delay_ms > 0:
+            # A broker still booking the order would answer "not found" to an immediate lookup.
+            await self._sleep(self.retry.lookup_delay_ms / 1000)
         try:
             async with asyncio.timeout(self.retry.call_timeout_s):
                 order_id = await self.adapter.find_order_by_tag(order)
+        except OrderRejected as rejected:
+            # The broker has the order and rejected it: that is the outcome, not an unknown.
+            rejected.message = f"{error.message}; found by tag, rejected: {rejected.message}"
+            raise rejected from None
         except (BrokerError, TimeoutError) as exc:
             raise OutcomeUnknown(
                 f"{error.message}; the order may be at the broker and the lookup failed ({type(exc).__name__})",
@@ -186,7 +253,9 @@ class BrokerGateway:
         raise NotFoundAfterLookup(error)
 
     def _observe(self, t0: float, error: BrokerError | None) -> None:
-        self.stats.last_latency_ms = (self._clock.monotonic() - t0) * 1000
+        elapsed = self._clock.monotonic() - t0
+        self.stats.last_latency_ms = elapsed * 1000
+        self._metrics.broker_call(self.broker_id, elapsed, None if error is None else error.code.value)
         if error is None:
             self.stats.window.append(True)
             self.breaker.record_success()
@@ -199,9 +268,11 @@ class BrokerGateway:
         else:
             self.breaker.record_success()
 
-    def _error_result(self, exc: BrokerError, started: float, attempts: int, suffix: str = "") -> BrokerResult:
+    def _error_result(
+        self, exc: BrokerError, started: float, attempts: int, suffix: str = "", order_id: str | None = None
+    ) -> BrokerResult:
         return self._result(
-            "error", started, attempts, error_code=exc.code, message=exc.message + suffix,
+            "error", started, attempts, order_id=order_id, error_code=exc.code, message=exc.message + suffix,
             broker_code=exc.broker_code, broker_message=exc.broker_message,
         )
 

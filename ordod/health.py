@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -78,7 +79,7 @@ class HealthMonitor:
             enabled=self._enabled[broker_id],
             session=session.state,
             session_expires_at=session.expires_at,
-            breaker=gateway.breaker.state,
+            breaker="isolated" if self._kill_switch.isolated(broker_id) else gateway.breaker.state,
             last_latency_ms=None if stats.last_latency_ms is None else round(stats.last_latency_ms, 3),
             error_rate=round(stats.error_rate, 4),
             last_error=stats.last_error,
@@ -100,10 +101,11 @@ class HealthMonitor:
         """Forever: probes every tick, a snapshot every interval or on change."""
         last_sent = float("-inf")
         while True:
-            try:
-                await asyncio.wait_for(self._changed.wait(), PROBE_TICK_S)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancel that lands
+            # as the event fires, and this loop would then outlive the daemon's shutdown.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PROBE_TICK_S):
+                    await self._changed.wait()
             try:
                 self.run_due_probes()
                 now = self._clock.monotonic()

@@ -5,9 +5,9 @@ payload later gets the stored reply; while the first is running, ``IDEMPOTENCY_K
 with another payload, ``IDEMPOTENCY_KEY_REUSED``. Keys expire after a TTL.
 
 The SQLite store keeps the keys of orders still being placed in memory, so that the decision
-for a concurrent duplicate never waits for the disk, and only the bare keys of completed
-orders: a repeat of one of those is rare, and is answered from the database in one read. The
-daemon holds a lock on its state directory, so memory and the database cannot disagree. A shared backend (PostgreSQL for
+for a concurrent duplicate never waits for the disk, and only a hint for each completed order:
+a repeat of one of those is rare, and is answered from the database in one read. The daemon
+holds a lock on its state directory, so memory and the database cannot disagree. A shared backend (PostgreSQL for
 several daemons) would implement the same interface with ``INSERT ... ON CONFLICT``.
 """
 
@@ -15,13 +15,36 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from ordo_shared.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InternalError
-from ordo_shared.models import OrderRecord, OrderSpec, PlaceOrderReply
+from ordo_shared.models import BrokerResult, OrderRecord, OrderSpec, OverallStatus, PlaceOrderReply
 from ordod.storage.database import Database
+from ordod.tracking import track_statements
+
+STATUS_HTTP: dict[OverallStatus, int] = {"success": 200, "partial_success": 207, "failed": 502}
+
+
+def overall_status(results: list[BrokerResult]) -> OverallStatus:
+    placed = sum(1 for r in results if r.status == "success")
+    if placed == len(results) and placed > 0:
+        return "success"
+    return "partial_success" if placed else "failed"
+
+
+def unified_reply(order_ref: str, key: str, results: list[BrokerResult]) -> PlaceOrderReply:
+    """One answer for the whole fan-out: success, partial_success (207) or failed (502)."""
+    status = overall_status(results)
+    return PlaceOrderReply(
+        status=status, http_status=STATUS_HTTP[status], order_ref=order_ref, idempotency_key=key, results=results
+    )
+
+
+def rebuild_reply(reply: PlaceOrderReply, results: list[BrokerResult]) -> PlaceOrderReply:
+    return unified_reply(reply.order_ref, reply.idempotency_key, results)
 
 
 def fingerprint(order: OrderSpec) -> str:
@@ -38,6 +61,16 @@ class Reserved:
 @dataclass(frozen=True)
 class Replayed:
     reply: PlaceOrderReply
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A broker whose outcome for an order is unknown; reconciliation keeps asking it."""
+
+    order_ref: str
+    idempotency_key: str
+    broker_id: str
+    order: OrderSpec
 
 
 @dataclass(frozen=True)
@@ -59,7 +92,16 @@ class IdempotencyStore(Protocol):
         """Raises IdempotencyKeyInFlight, IdempotencyKeyReused or StorageUnavailable."""
         ...
 
-    async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None: ...
+    async def complete(self, key: str, order: OrderSpec, reply: PlaceOrderReply, now: float) -> None:
+        """Store the outcome, start tracking what the brokers accepted, and keep the brokers
+        that answered OUTCOME_UNKNOWN for reconciliation: all in one transaction."""
+        ...
+
+    async def unresolved(self) -> list[Unresolved]: ...
+
+    async def resolve(self, order_ref: str, result: BrokerResult, now: float) -> PlaceOrderReply:
+        """Replace one broker's unknown outcome with what reconciliation learnt."""
+        ...
 
     async def release(self, key: str, order_ref: str) -> None: ...
 
@@ -71,6 +113,10 @@ class IdempotencyStore(Protocol):
 
     def in_flight_count(self) -> int: ...
 
+    async def purge_expired(self, now: float) -> int:
+        """Forget keys past their TTL (their orders stay); returns how many."""
+        ...
+
 
 # A key whose order is being placed: (order_ref, fingerprint digest, expires_at). A plain tuple
 # of plain values: CPython's collector stops tracking such tuples (and then their dict), so
@@ -78,7 +124,9 @@ class IdempotencyStore(Protocol):
 _Claim = tuple[str, bytes, float]
 
 
-_ORDER_COLUMNS = "order_ref, idempotency_key, state, created_at, completed_at, order_json, reply_json"
+_SELECT_ORDERS = (
+    "SELECT order_ref, idempotency_key, state, created_at, completed_at, order_json, reply_json FROM orders "
+)
 
 
 class SqliteIdempotencyStore:
@@ -90,6 +138,7 @@ class SqliteIdempotencyStore:
         # Only a hint that the database has something to say: a repeat (or, once in 2**64, a
         # key of the same hash) is answered from the stored row, which also knows about expiry.
         self._completed: set[int] = set()
+        self._fresh: set[int] | None = None  # hints given while purge_expired rebuilds the set
 
     async def start(self, now: float) -> None:
         await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
@@ -136,17 +185,51 @@ class SqliteIdempotencyStore:
             raise
         return Reserved(order_ref)
 
-    async def complete(self, key: str, reply: PlaceOrderReply, now: float) -> None:
+    async def complete(self, key: str, order: OrderSpec, reply: PlaceOrderReply, now: float) -> None:
+        unknown = [
+            ("INSERT OR IGNORE INTO unresolved (order_ref, broker_id, since) VALUES (?, ?, ?)",
+             (reply.order_ref, r.broker_id, now))
+            for r in reply.results
+            if r.error_code == "OUTCOME_UNKNOWN"
+        ]
         await self._db.write(
             [
                 (
                     "UPDATE orders SET state = 'completed', reply_json = ?, completed_at = ? WHERE order_ref = ?",
                     (reply.model_dump_json(), now, reply.order_ref),
-                )
+                ),
+                *track_statements(reply.order_ref, order, reply.results, now),
+                *unknown,
             ]
         )
         if self._unclaim(key, reply.order_ref):
-            self._completed.add(hash(key))
+            self._hint(key)
+
+    async def unresolved(self) -> list[Unresolved]:
+        rows = await self._db.fetchall(
+            "SELECT u.order_ref, o.idempotency_key, u.broker_id, o.order_json FROM unresolved u "
+            "JOIN orders o ON o.order_ref = u.order_ref ORDER BY u.since"
+        )
+        return [
+            Unresolved(row[0], row[1], row[2], OrderSpec.model_validate_json(row[3], strict=False)) for row in rows
+        ]
+
+    async def resolve(self, order_ref: str, result: BrokerResult, now: float) -> PlaceOrderReply:
+        row = await self._db.fetchone("SELECT reply_json, order_json FROM orders WHERE order_ref = ?", (order_ref,))
+        if row is None or row[0] is None:
+            raise InternalError(f"order {order_ref} has no stored reply to reconcile")
+        stored = PlaceOrderReply.model_validate_json(row[0], strict=False)
+        order = OrderSpec.model_validate_json(row[1], strict=False)
+        results = [result if r.broker_id == result.broker_id else r for r in stored.results]
+        reply = rebuild_reply(stored, results)
+        await self._db.write(
+            [
+                ("UPDATE orders SET reply_json = ? WHERE order_ref = ?", (reply.model_dump_json(), order_ref)),
+                ("DELETE FROM unresolved WHERE order_ref = ? AND broker_id = ?", (order_ref, result.broker_id)),
+                *track_statements(order_ref, order, [result], now),
+            ]
+        )
+        return reply
 
     async def release(self, key: str, order_ref: str) -> None:
         """Forget a reservation that never reached a broker, so the key can be used again."""
@@ -160,15 +243,15 @@ class SqliteIdempotencyStore:
 
     async def get(self, *, order_ref: str | None = None, key: str | None = None) -> OrderRecord | None:
         if order_ref is not None:
-            row = await self._db.fetchone(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE order_ref = ?", (order_ref,))
+            row = await self._db.fetchone(_SELECT_ORDERS + "WHERE order_ref = ?", (order_ref,))
         else:
             row = await self._db.fetchone(
-                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE idempotency_key = ? ORDER BY rowid DESC LIMIT 1", (key,)
+                _SELECT_ORDERS + "WHERE idempotency_key = ? ORDER BY rowid DESC LIMIT 1", (key,)
             )
         return None if row is None else _record(row)
 
     async def recent(self, limit: int) -> list[OrderRecord]:
-        rows = await self._db.fetchall(f"SELECT {_ORDER_COLUMNS} FROM orders ORDER BY rowid DESC LIMIT ?", (limit,))
+        rows = await self._db.fetchall(_SELECT_ORDERS + "ORDER BY rowid DESC LIMIT ?", (limit,))
         return [_record(row) for row in rows]
 
     async def in_flight(self) -> list[InFlightRecord]:
@@ -182,6 +265,28 @@ class SqliteIdempotencyStore:
 
     def in_flight_count(self) -> int:
         return len(self._claims)
+
+    async def purge_expired(self, now: float) -> int:
+        """Forget keys past their TTL (their orders stay): their rows, and their hints."""
+        self._fresh = set()
+        try:
+            expired = await self._db.fetchone(
+                "SELECT COUNT(*) FROM idempotency_keys k JOIN orders o ON o.order_ref = k.order_ref "
+                "WHERE o.state = 'completed' AND k.expires_at <= ?", (now,))
+            live = await self._db.fetchall(
+                "SELECT k.key FROM idempotency_keys k JOIN orders o ON o.order_ref = k.order_ref "
+                "WHERE o.state = 'completed' AND k.expires_at > ?", (now,))
+            await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
+            # Hints given while we read stay: their orders completed after the rows were read.
+            self._completed = {hash(row[0]) for row in live} | self._fresh
+        finally:
+            self._fresh = None
+        return int(expired[0]) if expired else 0
+
+    def _hint(self, key: str) -> None:
+        self._completed.add(hash(key))
+        if self._fresh is not None:
+            self._fresh.add(hash(key))
 
     def _refuse_if_claimed(self, key: str, digest: bytes, now: float) -> None:
         claim = self._claims.get(key)
@@ -224,15 +329,15 @@ class SqliteIdempotencyStore:
         return Replayed(reply.model_copy(update={"replayed": True}))
 
 
-def _record(row: tuple[object, ...]) -> OrderRecord:
+def _record(row: sqlite3.Row) -> OrderRecord:
     order_ref, key, state, created_at, completed_at, order_json, reply_json = row
     reply = PlaceOrderReply.model_validate_json(str(reply_json), strict=False) if reply_json else None
     return OrderRecord(
         order_ref=str(order_ref),
         idempotency_key=str(key),
         state="completed" if state == "completed" else "in_flight",
-        created_at=datetime.fromtimestamp(float(created_at), UTC),  # type: ignore[arg-type]
-        completed_at=datetime.fromtimestamp(float(completed_at), UTC) if completed_at else None,  # type: ignore[arg-type]
+        created_at=datetime.fromtimestamp(float(created_at), UTC),
+        completed_at=datetime.fromtimestamp(float(completed_at), UTC) if completed_at else None,
         order=OrderSpec.model_validate_json(str(order_json), strict=False),
         status=reply.status if reply else None,
         results=reply.results if reply else [],

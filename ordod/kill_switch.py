@@ -1,8 +1,10 @@
 """The kill switch: once on, no new order reaches any broker.
 
-Turning it on takes effect in memory at once, before the durable write, so that attempts
-already under way stop at their next check; turning it off is persisted first. Either way
-the caller is answered only once the state is on disk, and it survives a restart.
+It has a global scope and one scope per broker (isolating a single broker by hand). Turning
+a scope on takes effect in memory at once, before the durable write, so that attempts
+already under way stop at their next check; turning it off is persisted first, needs an
+explicit confirmation and is refused during a minimum hold after it went on, so a stray
+keypress cannot undo it. Every state survives a restart; nothing resumes by itself.
 """
 
 from __future__ import annotations
@@ -12,86 +14,137 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from ordo_shared.models import KillSwitchState
+from ordo_shared.errors import KillSwitchHold, ValidationFailed
+from ordo_shared.models import Isolation, KillSwitchState
 from ordod.clock import Clock
 from ordod.storage.database import Database
 
 log = logging.getLogger("ordod.kill_switch")
 
-Listener = Callable[[KillSwitchState, KillSwitchState], None]
+GLOBAL = "global"
+
+# scope, old, new, and the name of the principal who changed it
+Listener = Callable[[str, Isolation | None, Isolation | None, str], None]
 
 
 class KillSwitchStore(Protocol):
-    async def load(self) -> KillSwitchState: ...
+    async def load(self) -> dict[str, Isolation]:
+        """Every active scope, with who set it, why and when."""
+        ...
 
-    async def save(self, state: KillSwitchState) -> None: ...
+    async def save(self, scope: str, active: Isolation | None) -> None: ...
 
 
 class SqliteKillSwitchStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def load(self) -> KillSwitchState:
-        row = await self._db.fetchone("SELECT active, reason, set_by, set_at FROM kill_switch WHERE id = 1")
-        if row is None:
-            return KillSwitchState(active=False)
-        return KillSwitchState(
-            active=bool(row[0]),
-            reason=row[1],
-            set_by=row[2],
-            set_at=datetime.fromisoformat(row[3]) if row[3] else None,
-        )
+    async def load(self) -> dict[str, Isolation]:
+        rows = await self._db.fetchall("SELECT scope, reason, set_by, set_at FROM kill_switches WHERE active = 1")
+        return {
+            row[0]: Isolation(reason=row[1], set_by=row[2], set_at=datetime.fromisoformat(row[3]) if row[3] else None)
+            for row in rows
+        }
 
-    async def save(self, state: KillSwitchState) -> None:
+    async def save(self, scope: str, active: Isolation | None) -> None:
+        state = active or Isolation()
         await self._db.write(
             [
                 (
-                    "INSERT INTO kill_switch (id, active, reason, set_by, set_at) VALUES (1, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET active = excluded.active, reason = excluded.reason, "
+                    "INSERT INTO kill_switches (scope, active, reason, set_by, set_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (scope) DO UPDATE SET active = excluded.active, reason = excluded.reason, "
                     "set_by = excluded.set_by, set_at = excluded.set_at",
-                    (int(state.active), state.reason, state.set_by, state.set_at.isoformat() if state.set_at else None),
+                    (scope, int(active is not None), state.reason, state.set_by,
+                     state.set_at.isoformat() if state.set_at else None),
                 )
             ]
         )
 
 
 class KillSwitch:
-    def __init__(self, store: KillSwitchStore, clock: Clock) -> None:
+    def __init__(self, store: KillSwitchStore, clock: Clock, min_hold_s: float = 60.0) -> None:
         self._store = store
         self._clock = clock
-        self._state = KillSwitchState(active=False)
+        self.min_hold_s = min_hold_s
+        self._active: dict[str, Isolation] = {}
+        self._pending_off: set[str] = set()  # scopes whose OFF is being written
         self._listeners: list[Listener] = []
 
     async def start(self) -> None:
-        self._state = await self._store.load()
-
-    @property
-    def state(self) -> KillSwitchState:
-        return self._state
+        self._active = await self._store.load()
 
     @property
     def active(self) -> bool:
-        return self._state.active
+        """The global switch."""
+        return GLOBAL in self._active
+
+    def blocks(self, broker_id: str) -> bool:
+        """May no new order reach this broker? Checked before every attempt."""
+        return GLOBAL in self._active or broker_id in self._active
+
+    def isolated(self, broker_id: str) -> bool:
+        return broker_id in self._active
+
+    @property
+    def state(self) -> KillSwitchState:
+        glob = self._active.get(GLOBAL)
+        isolated = {scope: iso for scope, iso in self._active.items() if scope != GLOBAL}
+        if glob is None:
+            return KillSwitchState(active=False, isolated=isolated)
+        return KillSwitchState(active=True, reason=glob.reason, set_by=glob.set_by, set_at=glob.set_at,
+                               isolated=isolated)
 
     def on_change(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    async def set(self, active: bool, reason: str, set_by: str) -> KillSwitchState:
-        """Set the switch; returns once the new state is durable."""
-        new = KillSwitchState(active=active, reason=reason, set_by=set_by, set_at=self._clock.now())
-        old = self._state
-        if active:
-            self._apply(old, new)  # stop new risk now; the write below only records it
-            await self._store.save(new)
-        else:
-            await self._store.save(new)
-            self._apply(old, new)
-        return new
+    async def turn_on(self, scope: str, reason: str, set_by: str) -> KillSwitchState:
+        """Returns once the new state is durable. Already on: nothing changes (the hold keeps its start)."""
+        if scope in self._pending_off:
+            # An OFF is being written: cancel it and write ON again after it, so ON wins on disk too.
+            self._pending_off.discard(scope)
+            await self._store.save(scope, self._active[scope])
+            return self.state
+        if scope in self._active:
+            return self.state
+        new = Isolation(reason=reason, set_by=set_by, set_at=self._clock.now())
+        self._apply(scope, new, set_by)  # stop new risk now; the write below only records it
+        await self._store.save(scope, new)
+        return self.state
 
-    def _apply(self, old: KillSwitchState, new: KillSwitchState) -> None:
-        self._state = new
+    async def turn_off(self, scope: str, set_by: str, confirm: bool) -> KillSwitchState:
+        if not confirm:
+            raise ValidationFailed("turning the kill switch off needs confirm: true", field="confirm")
+        current = self._active.get(scope)
+        if current is None:
+            return self.state
+        if current.set_at is not None:
+            held = self._clock.time() - current.set_at.timestamp()
+            if held < self.min_hold_s:
+                raise KillSwitchHold(
+                    f"the kill switch ({scope}) went on {held:.0f} s ago and stays on for at least "
+                    f"{self.min_hold_s:.0f} s; try again in {self.min_hold_s - held:.0f} s"
+                )
+        self._pending_off.add(scope)
+        try:
+            await self._store.save(scope, None)
+        except BaseException:
+            self._pending_off.discard(scope)
+            raise
+        if scope not in self._pending_off:
+            return self.state  # an ON arrived while this OFF was being written, and it wins
+        self._pending_off.discard(scope)
+        self._apply(scope, None, set_by)
+        log.info("kill switch off scope=%s by=%s", scope, set_by)
+        return self.state
+
+    def _apply(self, scope: str, new: Isolation | None, by: str) -> None:
+        old = self._active.get(scope)
+        if new is None:
+            self._active.pop(scope, None)
+        else:
+            self._active[scope] = new
         for listener in self._listeners:
             try:
-                listener(old, new)
+                listener(scope, old, new, by)
             except Exception:
                 log.exception("kill switch listener failed")

@@ -15,6 +15,8 @@ from ordod.brokers.errors import (
     BrokerError,
     BrokerTimeout,
     BrokerUnavailable,
+    ClientRateLimited,
+    HaltedBeforeSending,
     OrderRejected,
     OutcomeUnknown,
     RateLimitExceeded,
@@ -51,16 +53,17 @@ def should_retry(error: BaseException) -> bool:
 
 
 def counts_against_breaker(error: BrokerError) -> bool:
-    """Transport faults, timeouts and rate limits say the broker is unwell; a business
-    rejection says the broker is working fine."""
+    """Transport faults, timeouts and the broker's rate limits say the broker is unwell; a
+    business rejection says it is working fine, and what Ordo refused itself (its own rate
+    limiter, the kill switch) says nothing about it."""
     if isinstance(error, NotFoundAfterLookup):
         return counts_against_breaker(error.cause)
-    return not isinstance(error, OrderRejected | SessionExpired)
+    return not isinstance(error, OrderRejected | SessionExpired | HaltedBeforeSending | ClientRateLimited)
 
 
 @dataclass(frozen=True)
 class Backoff:
-    """Exponential backoff with jitter (between half and all of the step), never shorter than the broker's Retry-After."""
+    """Exponential backoff with jitter (half to all of each step), never shorter than Retry-After."""
 
     initial_s: float
     max_s: float

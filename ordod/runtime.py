@@ -1,10 +1,10 @@
-"""Interpreter settings for a latency-sensitive daemon, applied once it has started.
+"""Interpreter settings for a latency-sensitive daemon, applied once its modules are imported.
 
 CPython's cyclic garbage collector stops the event loop while it runs. A full collection walks
 every tracked object, and most of those are the daemon's own start-up: modules, pydantic's
-validators, the configuration. Measured under a 64-client load, full collections paused the
+validators. Measured under a 64-client load, full collections paused the
 loop for ~20-30 ms each, several times a minute, and that set the p99 of everything, pings and
-kill-switch acknowledgements included. Freezing what start-up built moves it out of the
+kill-switch acknowledgements included. Freezing what the imports built moves it out of the
 collector's sight for good; a higher first threshold makes the frequent young collections
 rarer. Reference cycles are still collected; nothing here turns the collector off.
 """
@@ -19,7 +19,7 @@ GEN0_THRESHOLD = 10_000
 
 
 def tune_for_latency() -> None:
-    """Call once, after start-up, from the process that runs the daemon (not from tests)."""
+    """Call once, from the process that runs the daemon, before it starts (not from tests)."""
     gc.collect()
     gc.freeze()
     _, gen1, gen2 = gc.get_threshold()

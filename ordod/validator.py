@@ -34,6 +34,7 @@ class PreTradeValidator:
             notional = order.qty * reference
             if notional > self.limits.max_notional:
                 raise ValidationFailed(
-                    f"order: notional {notional:,.2f} exceeds the max_notional limit of {self.limits.max_notional:,.2f}",
+                    f"order: notional {notional:,.2f} exceeds the max_notional limit "
+                    f"of {self.limits.max_notional:,.2f}",
                     field="order.price",
                 )

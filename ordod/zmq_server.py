@@ -49,7 +49,7 @@ class ZmqServer:
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
-        fd = self._sync.getsockopt(zmq.FD)
+        fd = int(self._sync.getsockopt(zmq.FD))
         loop.add_reader(fd, self._readable.set)
         try:
             while True:
@@ -87,12 +87,20 @@ class ZmqServer:
         return len(self._tasks)
 
     async def drain(self, timeout_s: float) -> None:
-        """Let requests under way finish (bounded), then cancel what is left."""
-        if self._tasks:
-            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout_s)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        """Let requests under way finish (bounded), then cancel what is left.
+
+        Requests that arrive while draining are waited for too (they are answered quickly:
+        a shutting-down daemon refuses new orders at once)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self._tasks:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await asyncio.wait(set(self._tasks), timeout=remaining)
+        pending = set(self._tasks)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     async def _serve(self, frames: list[bytes]) -> None:
         envelope, body = split_envelope(frames)
@@ -102,7 +110,7 @@ class ZmqServer:
             self._sync.send_multipart([*envelope, reply], flags=zmq.NOBLOCK)
             # libzmq's descriptor is edge-like: a send may consume the wake-up for requests
             # that arrived meanwhile, so look for them here rather than wait for a signal.
-            if self._sync.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            if int(self._sync.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
                 self._readable.set()
         except zmq.ZMQError as exc:
             log.warning("reply not sent: %s", exc)

@@ -11,10 +11,13 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import zmq
 import zmq.asyncio
+import zmq.auth
 
 from ordo_shared import PROTOCOL_VERSION
 from ordo_shared.codec import decode_event, dumps
@@ -31,9 +34,13 @@ class DaemonUnreachable(Exception):
 class RemoteError(OrdoError):
     """The daemon refused the request; ``code`` is its stable error code."""
 
-    def __init__(self, code: str, message: str, http_status: int, field: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, http_status: int, field: str | None = None,
+        reply: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message, field=field)
         self.remote_code = code
+        self.reply = reply  # the daemon's error reply as received, for callers that print it
         self._http_status = http_status
         try:
             self.code = ErrorCode(code)
@@ -48,6 +55,30 @@ class RemoteError(OrdoError):
         return f"{self.remote_code}: {self.message}"
 
 
+@dataclass(frozen=True)
+class CurveKeys:
+    """For a daemon with ``[auth.curve]``: this client's key pair and the daemon's public key
+    (certificates as written by ``zmq.auth.create_certificates``; see docs/SECURITY.md)."""
+
+    public_key: bytes
+    secret_key: bytes
+    server_key: bytes
+
+    @classmethod
+    def from_files(cls, client_secret_file: Path, server_public_file: Path) -> CurveKeys:
+        public, secret = zmq.auth.load_certificate(client_secret_file)
+        if secret is None:
+            raise ValueError(f"{client_secret_file} holds no secret key (give the .key_secret file)")
+        server, _ = zmq.auth.load_certificate(server_public_file)
+        return cls(public, secret, server)
+
+    def apply(self, sock: zmq.Socket[Any]) -> None:
+        """Before ``connect``."""
+        sock.curve_publickey = self.public_key
+        sock.curve_secretkey = self.secret_key
+        sock.curve_serverkey = self.server_key
+
+
 class OrdoClient:
     def __init__(
         self,
@@ -55,10 +86,12 @@ class OrdoClient:
         token: str | None = None,
         timeout_s: float = 5.0,
         context: zmq.asyncio.Context | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.token = token
         self.timeout_s = timeout_s
+        self.curve = curve
         self._own_context = context is None
         self._context = context or zmq.asyncio.Context()
         self._socket: zmq.asyncio.Socket | None = None
@@ -68,6 +101,8 @@ class OrdoClient:
         if self._socket is None:
             sock = self._context.socket(zmq.REQ)
             sock.setsockopt(zmq.LINGER, LINGER_MS)
+            if self.curve is not None:
+                self.curve.apply(sock)
             sock.connect(self.endpoint)
             self._socket = sock
         return self._socket
@@ -86,7 +121,7 @@ class OrdoClient:
         deadline_ms = int((timeout_s or self.timeout_s) * 1000)
         try:
             await sock.send(dumps(request))
-            if not await sock.poll(deadline_ms, zmq.POLLIN):
+            if not await sock.poll(deadline_ms):
                 raise DaemonUnreachable(f"no reply from {self.endpoint} within {deadline_ms} ms")
             raw = await sock.recv()
         except DaemonUnreachable:
@@ -99,7 +134,7 @@ class OrdoClient:
         if not reply.get("ok"):
             err = reply.get("error") or {}
             raise RemoteError(str(err.get("code", "INTERNAL")), str(err.get("message", "")),
-                              int(err.get("http_status", 500)), err.get("field"))
+                              int(err.get("http_status", 500)), err.get("field"), reply=reply)
         return reply
 
     def close(self) -> None:
@@ -115,12 +150,15 @@ class OrdoClient:
 
 
 async def subscribe(
-    endpoint: str, topics: tuple[str, ...] = ("",), context: zmq.asyncio.Context | None = None
+    endpoint: str, topics: tuple[str, ...] = ("",), context: zmq.asyncio.Context | None = None,
+    curve: CurveKeys | None = None,
 ) -> AsyncIterator[Event]:
     """Events from the daemon's PUB socket, forever. ``topics`` are prefixes ("audit.", "health.")."""
     ctx = context or zmq.asyncio.Context.instance()
     sock = ctx.socket(zmq.SUB)
     sock.setsockopt(zmq.LINGER, LINGER_MS)
+    if curve is not None:
+        curve.apply(sock)
     for topic in topics:
         sock.setsockopt(zmq.SUBSCRIBE, topic.encode())
     sock.connect(endpoint)

@@ -6,13 +6,14 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import from_json, to_json
+from pydantic_core import from_json
 
 from ordo_shared import MAX_MESSAGE_BYTES, PROTOCOL_VERSION
 from ordo_shared.errors import (
     BadRequest,
     OrdoError,
     PayloadTooLarge,
+    RateLimited,
     UnknownOp,
     ValidationFailed,
 )
@@ -26,12 +27,13 @@ _STRUCTURAL_ERRORS = frozenset({"missing", "extra_forbidden", "model_type", "dic
 
 
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    # ASCII-escaped: a lone surrogate a caller sent (valid JSON, invalid UTF-8) still encodes.
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
-# JSON on the request path goes through pydantic-core's Rust parser and serializer (several
-# times faster than the json module, and already installed with pydantic, so this module still
-# depends on nothing else).
+# Requests are parsed by pydantic-core's Rust parser first (several times faster than the json
+# module, and installed with pydantic, so this module still depends on nothing else); replies
+# are a model's own JSON. The json module stays for what the fast path leaves to it.
 
 
 def correlation_id(obj: object) -> CorrelationId:
@@ -50,20 +52,31 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise PayloadTooLarge(f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}")
     try:
-        raw.decode("utf-8")  # only for the error message: the parser checks UTF-8 too
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"message is not UTF-8 (byte {exc.start})") from None
-    try:
-        # NaN and Infinity are refused; so are lone surrogates (\ud800), which could not be
-        # encoded back into a reply; nesting is capped, so depth never costs a RecursionError.
         obj = from_json(raw, allow_inf_nan=False)
-    except ValueError as exc:
-        if "recursion limit" in str(exc):
-            raise BadRequest("JSON is nested too deeply") from None
-        raise BadRequest(f"message is not valid JSON: {exc}") from None
+    except ValueError:
+        # Whatever the fast parser refuses, the json module decides, as it always has, and says
+        # why: it also takes lone surrogates (\ud800) in strings, which replies then escape.
+        obj = _parse_with_json_module(raw)
     if not isinstance(obj, dict):
         raise BadRequest(f"message must be a JSON object, not {type(obj).__name__}")
     return obj
+
+
+def _parse_with_json_module(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"message is not UTF-8 (byte {exc.start})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise BadRequest("JSON is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and ints past Python's digit limit
+        raise BadRequest(f"message is not valid JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
 
 
 def decode_request(raw: bytes) -> Request:
@@ -74,7 +87,7 @@ def decode_request(raw: bytes) -> Request:
 
 def request_from_object(obj: dict[str, Any]) -> Request:
     version = obj.get("v")
-    if version != PROTOCOL_VERSION or isinstance(version, bool):
+    if type(version) is not int or version != PROTOCOL_VERSION:
         raise BadRequest(f"unsupported protocol version {version!r}; this daemon speaks v=1", field="v")
     op = obj.get("op")
     if not isinstance(op, str):
@@ -91,9 +104,13 @@ def request_from_object(obj: dict[str, Any]) -> Request:
 def validation_error(exc: ValidationError) -> OrdoError:
     """The first problem of a pydantic error, as a typed Ordo error naming the field."""
     first = exc.errors(include_url=False, include_input=False)[0]
-    field = ".".join(str(part) for part in first["loc"]) or None
+    loc = first["loc"]
+    if loc and str(loc[0]) in _ENVELOPE_FIELDS:
+        # A union's branch names ("id.str") mean nothing to the caller: name the field itself.
+        return BadRequest(f"{loc[0]}: {first['msg']}", field=str(loc[0]))
+    field = ".".join(str(part) for part in loc) or None
     message = first["msg"] if field is None else f"{field}: {first['msg']}"
-    if first["type"] in _STRUCTURAL_ERRORS or (field in _ENVELOPE_FIELDS):
+    if first["type"] in _STRUCTURAL_ERRORS:
         return BadRequest(message, field=field)
     return ValidationFailed(message, field=field)
 
@@ -105,7 +122,7 @@ def encode_ok(cid: CorrelationId, fields: dict[str, Any]) -> bytes:
 def encode_ok_model(cid: CorrelationId, reply: BaseModel) -> bytes:
     """``encode_ok(cid, reply.model_dump(mode="json"))``, without building the dict: the envelope
     and the model's own JSON are joined as bytes."""
-    head = to_json({"v": PROTOCOL_VERSION, "id": cid, "ok": True})
+    head = dumps({"v": PROTOCOL_VERSION, "id": cid, "ok": True})
     body = reply.model_dump_json().encode()
     return head if body == b"{}" else head[:-1] + b"," + body[1:]
 
@@ -114,6 +131,8 @@ def error_body(error: OrdoError) -> dict[str, Any]:
     body: dict[str, Any] = {"code": str(error.code), "message": error.message, "http_status": error.http_status}
     if error.field is not None:
         body["field"] = error.field
+    if isinstance(error, RateLimited) and error.retry_after_s is not None:
+        body["retry_after_s"] = round(error.retry_after_s, 3)
     return body
 
 

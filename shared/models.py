@@ -15,6 +15,8 @@ OverallStatus = Literal["success", "partial_success", "failed"]
 BrokerStatus = Literal["success", "error", "skipped"]
 SessionState = Literal["valid", "expiring", "expired", "login_required"]
 BreakerState = Literal["closed", "open", "half_open", "isolated"]
+BrokerOrderState = Literal["open", "partially_filled", "filled", "cancelled", "rejected", "expired"]
+TERMINAL_STATES: frozenset[str] = frozenset({"filled", "cancelled", "rejected", "expired"})
 
 # Exchange, colon, trading symbol: "NSE:SBIN-EQ", "NSE:NIFTY24DECFUT", "BSE:M&M-A".
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2,10}:[A-Za-z0-9&_.\-]{1,60}$")]
@@ -87,6 +89,28 @@ class PlaceOrderReply(WireModel):
     results: list[BrokerResult]
 
 
+class OrderActionReply(PlaceOrderReply):
+    """The answer to ``cancel_order`` and ``modify_order``: the same shape as ``place_order``'s."""
+
+    action: Literal["cancel", "modify"]
+
+
+class BrokerOrderView(WireModel):
+    """An order's life at one broker after it was accepted, as tracking last saw it."""
+
+    broker_id: str
+    order_id: str
+    state: BrokerOrderState
+    order_type: str
+    qty: int
+    price: float | None = None
+    trigger_price: float | None = None
+    filled_qty: int = 0
+    average_price: float | None = None
+    message: str = ""
+    updated_at: datetime
+
+
 class OrderRecord(WireModel):
     """One order as ``get_order`` and ``list_orders`` show it."""
 
@@ -98,13 +122,36 @@ class OrderRecord(WireModel):
     order: OrderSpec
     status: OverallStatus | None = None
     results: list[BrokerResult] = Field(default_factory=list)
+    tracking: list[BrokerOrderView] = Field(default_factory=list)
+
+
+class Isolation(WireModel):
+    """One broker cut off by hand: no new order reaches it."""
+
+    reason: str = ""
+    set_by: str = ""
+    set_at: datetime | None = None
 
 
 class KillSwitchState(WireModel):
+    """The global switch, plus the brokers isolated one by one."""
+
     active: bool
     reason: str = ""
     set_by: str = ""
     set_at: datetime | None = None
+    isolated: dict[str, Isolation] = Field(default_factory=dict)
+
+
+class FlattenResult(WireModel):
+    """What cancelling one open order at one broker did, during a flatten."""
+
+    order_ref: str
+    broker_id: str
+    order_id: str
+    status: Literal["success", "error"]
+    error_code: str | None = None
+    message: str = ""
 
 
 class BrokerHealth(WireModel):

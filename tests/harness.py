@@ -4,7 +4,9 @@ talk to them exactly as a user's script would."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,20 +21,24 @@ from ordod.daemon import Daemon
 ORDER: dict[str, Any] = {"symbol": "NSE:SBIN-EQ", "side": "BUY", "qty": 1, "order_type": "LIMIT", "price": 500.5}
 
 
-def make_config(state_dir: Path, **overrides: Any) -> Config:
-    """A config on ephemeral ports with fast paper brokers; ``overrides`` are TOML-like tables."""
+def make_config(state_dir: Path, *, http: bool = False, **overrides: Any) -> Config:
+    """A config on ephemeral ports with fast paper brokers; ``overrides`` are TOML-like tables.
+    ``http=True`` also serves the HTTP API on 127.0.0.1, on an ephemeral port."""
     data: dict[str, Any] = {
         "daemon": {"state_dir": str(state_dir), "rep_endpoint": "tcp://127.0.0.1:*",
-                   "pub_endpoint": "tcp://127.0.0.1:*", "http_listen": "", "health_interval_s": 0.5,
-                   "shutdown_grace_s": 5.0},
+                   "pub_endpoint": "tcp://127.0.0.1:*", "http_listen": "127.0.0.1:0" if http else "",
+                   "health_interval_s": 0.5, "shutdown_grace_s": 5.0},
         "brokers": {"fyers": {"latency_ms": 0}, "hdfc": {"latency_ms": 0}},
         "retry": {"initial_backoff_ms": 1, "max_backoff_ms": 5},
+        "kill_switch": {"min_hold_s": 0},
+        "tracking": {"poll_interval_s": 0.2, "fast_poll_s": 0.05},
     }
     for section, values in overrides.items():
         if isinstance(values, dict) and isinstance(data.get(section), dict):
             merged = dict(data[section])
             for key, value in values.items():
-                if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                # A broker table naming its adapter replaces the paper default whole.
+                if isinstance(value, dict) and isinstance(merged.get(key), dict) and "adapter" not in value:
                     merged[key] = {**merged[key], **value}
                 else:
                     merged[key] = value
@@ -40,6 +46,22 @@ def make_config(state_dir: Path, **overrides: Any) -> Config:
         else:
             data[section] = values
     return config_from_mapping(data)
+
+
+def named_tokens(directory: Path, roles: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``[auth.tokens]`` tables for these names and roles, each token in its own 0600 file
+    under ``directory``; returns the tables and the tokens by name."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tables: dict[str, Any] = {}
+    tokens: dict[str, str] = {}
+    for name, role in roles.items():
+        tokens[name] = secrets.token_urlsafe(24)
+        path = directory / f"{name}.token"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(tokens[name] + "\n")
+        tables[name] = {"role": role, "token_file": str(path)}
+    return tables, tokens
 
 
 class RawClient:
@@ -81,6 +103,12 @@ class RunningDaemon:
     def token(self) -> str:
         return self.daemon.config.token_file.read_text().strip()
 
+    @property
+    def http_url(self) -> str:
+        """Base URL of the HTTP API (the config must enable it: ``make_config(..., http=True)``)."""
+        assert self.daemon.http_port is not None, "HTTP is off in this config"
+        return f"http://127.0.0.1:{self.daemon.http_port}"
+
     def client(self, token: str | None = "default") -> RawClient:
         client = RawClient(self.ctx, self.daemon.rep_endpoint, self.token if token == "default" else token)
         self._clients.append(client)
@@ -97,7 +125,9 @@ class RunningDaemon:
 
 
 @asynccontextmanager
-async def running_daemon(config: Config, prepare: Callable[[Daemon], None] | None = None) -> AsyncIterator[RunningDaemon]:
+async def running_daemon(
+    config: Config, prepare: Callable[[Daemon], None] | None = None
+) -> AsyncIterator[RunningDaemon]:
     daemon = Daemon(config)
     if prepare is not None:
         prepare(daemon)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from ordo_shared.models import OrderSpec, SessionState
+from pydantic import SecretStr
+
+from ordo_shared.errors import BadRequest
+from ordo_shared.models import BrokerOrderState, OrderSpec, OrderType, SessionState
 
 
 def client_tag(idempotency_key: str, length: int = 30, digits_only: bool = False) -> str:
@@ -27,15 +31,31 @@ def client_tag(idempotency_key: str, length: int = 30, digits_only: bool = False
 
 @dataclass(frozen=True)
 class BrokerOrder:
-    """What the pipeline hands an adapter to place."""
+    """What the pipeline hands an adapter to place. ``halted`` is the kill switch: an adapter
+    that makes the order wait (its rate limiter) asks it again right before sending."""
 
     order_ref: str
     idempotency_key: str
     spec: OrderSpec
+    halted: Callable[[], bool] = field(default=lambda: False, compare=False, repr=False)
 
     @property
     def tag(self) -> str:
         return client_tag(self.idempotency_key)
+
+    def broker_tag(self, length: int = 30, digits_only: bool = False) -> str:
+        """The tag in the shape one broker accepts (e.g. HDFC's numeric reference of up to 20 digits)."""
+        return client_tag(self.idempotency_key, length=length, digits_only=digits_only)
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """A modification of an open order: its new type and quantity, and the prices that type needs."""
+
+    order_type: OrderType
+    qty: int
+    price: float | None = None
+    trigger_price: float | None = None
 
 
 @dataclass(frozen=True)
@@ -43,9 +63,6 @@ class PlacedOrder:
     order_id: str
     broker_code: str | None = None
     broker_message: str | None = None
-
-
-BrokerOrderState = Literal["open", "partially_filled", "filled", "cancelled", "rejected", "expired"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,33 @@ class SessionInfo:
     expires_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class LoginChallenge:
+    """What the human does next to finish a login."""
+
+    step: Literal["open_url", "enter_otp"]
+    prompt: str
+    login_url: str | None = None
+    expires_in_s: float | None = None
+
+
+@dataclass(frozen=True)
+class LoginInput:
+    """What ``login_start`` may carry; anything missing comes from the broker's config."""
+
+    username: str | None = None
+    password: SecretStr | None = None
+
+
+@dataclass(frozen=True)
+class LoginAnswer:
+    """What ``login_complete`` carries: the auth code (Fyers) or the OTP (HDFC)."""
+
+    auth_code: str | None = None
+    otp: str | None = None
+    state: str | None = None
+
+
 class BrokerAdapter(ABC):
     """One broker account. ``broker_id`` is the config table name; ``kind`` the adapter type."""
 
@@ -71,10 +115,10 @@ class BrokerAdapter(ABC):
     def __init__(self, broker_id: str) -> None:
         self.broker_id = broker_id
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - optional hook, most adapters need nothing
         """Open connections; called once before the first order."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; called once at shutdown."""
 
     @abstractmethod
@@ -86,13 +130,19 @@ class BrokerAdapter(ABC):
         """Cancel an open order."""
 
     @abstractmethod
+    async def modify_order(self, order_id: str, change: OrderChange) -> None:
+        """Change an open order's type, quantity and prices. Raises ``OrderRejected`` when the
+        broker refuses (unknown, filled or cancelled order)."""
+
+    @abstractmethod
     async def order_status(self, order_id: str) -> BrokerOrderStatus:
         """The order's current state at the broker."""
 
     @abstractmethod
     async def find_order_by_tag(self, order: BrokerOrder) -> str | None:
         """The broker's order id for this order's tag, or None if the broker has no such order.
-        Raises when the lookup itself is impossible (that is an unknown outcome)."""
+        Raises ``OrderRejected`` when the broker has the order but rejected it, and any other
+        ``BrokerError`` when the lookup itself is impossible (that is an unknown outcome)."""
 
     @abstractmethod
     def session(self) -> SessionInfo:
@@ -105,3 +155,17 @@ class BrokerAdapter(ABC):
     @abstractmethod
     async def health_probe(self) -> None:
         """A harmless call (profile, funds) that proves the broker answers. Raises BrokerError."""
+
+    async def verify_session(self) -> SessionInfo:
+        """The session, proven with a round trip where the adapter has one to prove; a
+        broker refusing the token turns it into ``login_required``. Never raises."""
+        return self.session()
+
+    async def login_start(self, given: LoginInput) -> LoginChallenge:
+        """Begin the daily login: returns what the human does next. Raises ``LoginFailed``
+        (or a ``BrokerError``) when the broker refuses or cannot be reached."""
+        raise BadRequest(f"broker {self.broker_id} ({self.kind}) needs no login")
+
+    async def login_complete(self, answer: LoginAnswer) -> SessionInfo:
+        """Finish the login with the auth code or OTP; the new token is stored encrypted."""
+        raise BadRequest(f"broker {self.broker_id} ({self.kind}) needs no login")

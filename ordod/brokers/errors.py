@@ -38,6 +38,11 @@ class RateLimitExceeded(BrokerError):
     default_sent = False
 
 
+class ClientRateLimited(RateLimitExceeded):
+    """Ordo's own rate limiter refused the call: the broker was never asked, and says nothing
+    about the broker's health."""
+
+
 class BrokerUnavailable(BrokerError):
     """Transport failure. ``sent=False`` when the request certainly never left."""
 
@@ -48,6 +53,13 @@ class BrokerTimeout(BrokerError, TimeoutError):
     """No answer in time: the broker may or may not have acted."""
 
     code = BrokerErrorCode.TIMEOUT
+
+
+class HaltedBeforeSending(BrokerError):
+    """The kill switch went on while the order waited for its turn at the rate limiter."""
+
+    code = BrokerErrorCode.KILL_SWITCH_ACTIVE
+    default_sent = False
 
 
 class OutcomeUnknown(BrokerError):

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from ordo_shared.errors import StorageUnavailable
-from ordod.storage.writer import PRAGMAS, SqliteWriter, Statement
+from ordod.storage.writer import DURABLE_PRAGMAS, SqliteWriter, Statement
 
 log = logging.getLogger("ordod.storage")
 
@@ -48,8 +48,40 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     fingerprint TEXT NOT NULL,
     expires_at  REAL NOT NULL
 );
-CREATE TABLE IF NOT EXISTS kill_switch (
-    id      INTEGER PRIMARY KEY CHECK (id = 1),
+CREATE TABLE IF NOT EXISTS broker_orders (
+    order_ref     TEXT NOT NULL,
+    broker_id     TEXT NOT NULL,
+    order_id      TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    order_type    TEXT NOT NULL,
+    qty           INTEGER NOT NULL,
+    price         REAL,
+    trigger_price REAL,
+    filled_qty    INTEGER NOT NULL DEFAULT 0,
+    average_price REAL,
+    message       TEXT NOT NULL DEFAULT '',
+    placed_at     REAL NOT NULL,
+    updated_at    REAL NOT NULL,
+    PRIMARY KEY (order_ref, broker_id)
+);
+CREATE INDEX IF NOT EXISTS broker_orders_open ON broker_orders (state)
+    WHERE state IN ('open', 'partially_filled');
+CREATE TABLE IF NOT EXISTS order_actions (
+    key         TEXT PRIMARY KEY,
+    action      TEXT NOT NULL,
+    order_ref   TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    reply_json  TEXT NOT NULL,
+    expires_at  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS unresolved (
+    order_ref TEXT NOT NULL,
+    broker_id TEXT NOT NULL,
+    since     REAL NOT NULL,
+    PRIMARY KEY (order_ref, broker_id)
+);
+CREATE TABLE IF NOT EXISTS kill_switches (
+    scope   TEXT PRIMARY KEY,
     active  INTEGER NOT NULL,
     reason  TEXT NOT NULL,
     set_by  TEXT NOT NULL,
@@ -63,6 +95,12 @@ CREATE TABLE IF NOT EXISTS audit (
     broker_id TEXT,
     data_json TEXT NOT NULL
 );
+-- archived_through: the highest seq exported by retention and deleted from the audit table,
+-- so seq continues after it even when every older row is gone.
+CREATE TABLE IF NOT EXISTS audit_meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
 
 
@@ -71,20 +109,23 @@ DEFAULT_LINGER_S = 0.005
 
 
 class WriteOp(Protocol):
-    """One unit of work for the writer: its statements are built when it is handed over."""
+    """One unit of work for the writer: its statements are built when it is handed over.
 
-    @property
-    def urgent(self) -> bool:
-        """True when a caller is waiting for this commit. A background write (audit events
-        nobody waits for yet) is held until the next urgent write and rides in its commit, or
-        goes alone after ``linger_s``: it never takes an fsync of its own in front of an order."""
-        ...
+    An op may also have ``urgent`` (a bool, True when absent): True when a caller is waiting for
+    the commit. A background write (audit events nobody waits for yet) is held until the next
+    urgent write and rides in its commit, or goes alone after ``linger_s``: it never takes an
+    fsync of its own in front of an order.
+    """
 
     def statements(self) -> Iterable[Statement]: ...
 
     def committed(self) -> None: ...
 
     def failed(self, exc: BaseException) -> None: ...
+
+
+def _urgent(op: WriteOp) -> bool:
+    return bool(getattr(op, "urgent", True))
 
 
 class _Statements:
@@ -141,8 +182,9 @@ class Database:
         return self.sqlite_writer.commits
 
     @classmethod
-    async def open(cls, path: Path, linger_s: float = DEFAULT_LINGER_S) -> Database:
-        writer = SqliteWriter(path)
+    async def open(cls, path: Path, busy_timeout_ms: int = 2000, linger_s: float = DEFAULT_LINGER_S) -> Database:
+        pragmas = (*DURABLE_PRAGMAS, f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        writer = SqliteWriter(path, pragmas)
         try:
             await writer.open(SCHEMA)  # first: it creates the schema and switches the file to WAL
             conn = await aiosqlite.connect(path, isolation_level=None)
@@ -150,7 +192,7 @@ class Database:
             await writer.close()
             raise StorageUnavailable(f"cannot open database {path}: {exc}") from None
         try:
-            for pragma in PRAGMAS:
+            for pragma in pragmas:
                 await conn.execute(pragma)
         except sqlite3.Error as exc:
             await conn.close()
@@ -164,7 +206,7 @@ class Database:
             op.failed(StorageUnavailable("database is closed"))
             return
         self._idle.clear()
-        if op.urgent:
+        if _urgent(op):
             self._release_held()
             self._hand_over(op, background=False)
             return
@@ -176,7 +218,7 @@ class Database:
 
     def wake(self) -> None:
         """A held background write has become urgent (someone now waits for it): send it now."""
-        if any(op.urgent for op in self._held):
+        if any(_urgent(op) for op in self._held):
             self._release_held(now=True)
 
     async def write(self, statements: list[Statement]) -> None:
@@ -187,8 +229,10 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         try:
-            async with self._conn.execute(sql, params) as cur:
-                return list(await cur.fetchall())
+            # One crossing that runs the statement to its end: a statement left open between two
+            # crossings would hold its read snapshot, and reads overlapping it would not see
+            # commits made since (a repeat of a just-completed order would find no reply).
+            return list(await self._conn.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"database read failed: {exc}") from None
 

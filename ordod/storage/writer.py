@@ -13,6 +13,7 @@ longer travelling than writing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,7 @@ Done = Callable[[BaseException | None], None]
 
 # Durability is the point of this module: every COMMIT is fsynced (WAL, synchronous=FULL)
 # before the caller hears "done". Never lower this for speed; batch instead.
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA busy_timeout=5000")
+DURABLE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
 
 
 def runs(statements: Sequence[Statement]) -> Iterator[tuple[str, list[Sequence[Any]]]]:
@@ -58,8 +59,9 @@ class _Call:
 
 
 class SqliteWriter:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, pragmas: Sequence[str] = DURABLE_PRAGMAS) -> None:
         self.path = path
+        self._pragmas = tuple(pragmas)
         self.commits = 0  # transactions committed (a group of writes counts once)
         self._jobs: SimpleQueue[_Write | _Call | None] = SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name="ordo-db-writer", daemon=True)
@@ -154,7 +156,7 @@ class SqliteWriter:
     def _open(self, schema: str) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None)
         try:
-            for pragma in PRAGMAS:
+            for pragma in self._pragmas:
                 conn.execute(pragma)
             conn.executescript(schema)
         except BaseException:
@@ -200,10 +202,8 @@ def _finish(group: list[_Write], errors: list[BaseException | None]) -> None:
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
-    try:
+    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is left to tell
         loop.call_soon_threadsafe(fn, *args)
-    except RuntimeError:
-        pass  # the loop is closed: nobody is left to tell
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

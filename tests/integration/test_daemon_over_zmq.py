@@ -107,7 +107,7 @@ async def test_kill_switch_blocks_orders_is_audited_and_survives_restart(config:
         assert status["kill_switch"]["active"] is True
         assert status["kill_switch"]["reason"] == "fat finger on desk 2"
         assert (await client.place("k-killed-2"))["error"]["code"] == "KILL_SWITCH_ACTIVE"
-        await client.call("kill_switch", active=False, reason="all clear")
+        await client.call("kill_switch", active=False, reason="all clear", confirm=True)
         # A key refused by the kill switch was released, so the same key now goes through.
         reply = await client.place("k-killed")
     assert reply["ok"] is True and reply["status"] == "success"

@@ -55,8 +55,8 @@ async def test_events_keep_recording_order_and_gap_free_seq_across_many_commits(
 
     async def order(n: int) -> None:
         audit.record("order.received", order_ref=f"ORD-{n}")
-        await db.write([("INSERT INTO kill_switch (id, active, reason, set_by) VALUES (1, 0, '', 'x') "
-                         "ON CONFLICT (id) DO UPDATE SET reason = ?", (str(n),))])
+        await db.write([("INSERT INTO audit_meta (key, value) VALUES ('test', ?) "
+                         "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (n,))])
         audit.record("order.completed", order_ref=f"ORD-{n}")
         await asyncio.sleep(0)
 

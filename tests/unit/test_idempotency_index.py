@@ -42,8 +42,8 @@ async def test_the_in_flight_count_follows_reserve_complete_and_release(db: Data
     assert isinstance(await s.reserve("k1", ORDER, ["fyers"], "ORD-1", "p", NOW), Reserved)
     assert isinstance(await s.reserve("k2", ORDER, ["fyers"], "ORD-2", "p", NOW), Reserved)
     assert s.in_flight_count() == 2
-    await s.complete("k1", reply("ORD-1", "k1"), NOW)
-    await s.complete("k1", reply("ORD-1", "k1"), NOW)  # a repeat changes nothing
+    await s.complete("k1", ORDER, reply("ORD-1", "k1"), NOW)
+    await s.complete("k1", ORDER, reply("ORD-1", "k1"), NOW)  # a repeat changes nothing
     assert s.in_flight_count() == 1
     await s.release("k2", "ORD-2")
     assert s.in_flight_count() == 0
@@ -58,7 +58,7 @@ async def test_duplicates_are_decided_from_memory_as_before(db: Database) -> Non
         await s.reserve("k", ORDER, ["fyers"], "ORD-2", "p", NOW)
     with pytest.raises(IdempotencyKeyReused):
         await s.reserve("k", ORDER.model_copy(update={"qty": 2}), ["fyers"], "ORD-2", "p", NOW)
-    await s.complete("k", reply("ORD-1", "k"), NOW)
+    await s.complete("k", ORDER, reply("ORD-1", "k"), NOW)
     replayed = await s.reserve("k", ORDER, ["fyers"], "ORD-2", "p", NOW)
     assert isinstance(replayed, Replayed) and replayed.reply.order_ref == "ORD-1" and replayed.reply.replayed
     assert s.in_flight_count() == 0
@@ -67,7 +67,7 @@ async def test_duplicates_are_decided_from_memory_as_before(db: Database) -> Non
 async def test_an_expired_key_can_be_bound_to_a_new_order(db: Database) -> None:
     s = await store(db, ttl_s=10)
     await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW)
-    await s.complete("k", reply("ORD-1", "k"), NOW)
+    await s.complete("k", ORDER, reply("ORD-1", "k"), NOW)
     later = NOW + 11
     assert isinstance(await s.reserve("k", ORDER.model_copy(update={"qty": 2}), ["fyers"], "ORD-2", "p", later),
                       Reserved)
@@ -90,7 +90,7 @@ async def test_a_restart_rebuilds_the_index_and_its_count_from_disk(tmp_path: Pa
     s = await store(database)
     for i in range(3):
         await s.reserve(f"k{i}", ORDER, ["fyers"], f"ORD-{i}", "p", NOW)
-    await s.complete("k0", reply("ORD-0", "k0"), NOW)
+    await s.complete("k0", ORDER, reply("ORD-0", "k0"), NOW)
     await database.close()
 
     database = await Database.open(tmp_path / "ordo.db")
@@ -107,7 +107,7 @@ async def test_a_restart_rebuilds_the_index_and_its_count_from_disk(tmp_path: Pa
 async def test_concurrent_repeats_of_a_completed_key_all_get_the_stored_reply(db: Database) -> None:
     s = await store(db)
     await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW)
-    await s.complete("k", reply("ORD-1", "k"), NOW)
+    await s.complete("k", ORDER, reply("ORD-1", "k"), NOW)
     outcomes = await asyncio.gather(*(s.reserve("k", ORDER, ["fyers"], f"ORD-{i}", "p", NOW) for i in range(2, 8)))
     assert all(isinstance(o, Replayed) and o.reply.order_ref == "ORD-1" for o in outcomes)
     assert s.in_flight_count() == 0
@@ -116,7 +116,7 @@ async def test_concurrent_repeats_of_a_completed_key_all_get_the_stored_reply(db
 async def test_concurrent_rebindings_of_an_expired_key_let_exactly_one_through(db: Database) -> None:
     s = await store(db, ttl_s=10)
     await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW)
-    await s.complete("k", reply("ORD-1", "k"), NOW)
+    await s.complete("k", ORDER, reply("ORD-1", "k"), NOW)
     outcomes = await asyncio.gather(
         *(s.reserve("k", ORDER, ["fyers"], f"ORD-{i}", "p", NOW + 11) for i in range(2, 6)), return_exceptions=True
     )
@@ -127,7 +127,7 @@ async def test_concurrent_rebindings_of_an_expired_key_let_exactly_one_through(d
 async def test_a_failed_rebinding_leaves_the_key_free_and_unclaimed(db: Database) -> None:
     s = await store(db, ttl_s=10)
     await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW)
-    await s.complete("k", reply("ORD-1", "k"), NOW)
+    await s.complete("k", ORDER, reply("ORD-1", "k"), NOW)
     with pytest.raises(StorageUnavailable):  # ORD-1 exists: the new order's row cannot be written
         await s.reserve("k", ORDER, ["fyers"], "ORD-1", "p", NOW + 11)
     assert s.in_flight_count() == 0

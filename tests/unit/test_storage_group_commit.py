@@ -15,7 +15,7 @@ from ordo_shared.errors import StorageUnavailable
 from ordod.storage.database import Database, Statement
 from ordod.storage.writer import SqliteWriter, runs
 
-INSERT_KILL = "INSERT INTO kill_switch (id, active, reason, set_by) VALUES (?, 0, ?, 'test')"
+INSERT_META = "INSERT INTO audit_meta (key, value) VALUES (?, ?)"
 
 
 def committed_rows(path: Path, sql: str) -> list[tuple[object, ...]]:
@@ -81,8 +81,8 @@ async def test_a_write_that_fails_fails_alone(db: Database) -> None:
 async def test_a_failed_write_leaves_none_of_its_statements(db: Database) -> None:
     await db.write([audit_row(1)])
     with pytest.raises(StorageUnavailable):
-        await db.write([(INSERT_KILL, (1, "first half")), audit_row(1)])
-    assert committed_rows(db.path, "SELECT * FROM kill_switch") == []
+        await db.write([(INSERT_META, ("first half", 1)), audit_row(1)])
+    assert committed_rows(db.path, "SELECT * FROM audit_meta") == []
 
 
 async def test_a_background_write_waits_for_an_urgent_one_and_shares_its_commit(db: Database) -> None:
@@ -149,3 +149,20 @@ def test_runs_merge_only_neighbouring_statements_so_order_is_kept() -> None:
     statements: list[Statement] = [("A", (1,)), ("A", (2,)), ("B", (3,)), ("A", (4,))]
     assert list(runs(statements)) == [("A", [(1,), (2,)]), ("B", [(3,)]), ("A", [(4,)])]
     assert list(runs([])) == []
+
+
+async def test_a_read_after_a_write_sees_it_even_while_other_reads_overlap(db: Database) -> None:
+    busy = True
+
+    async def reader() -> None:
+        while busy:
+            await db.fetchall("SELECT seq FROM audit")
+
+    readers = [asyncio.create_task(reader()) for _ in range(8)]
+    try:
+        for seq in range(1, 41):
+            await db.write([audit_row(seq)])
+            assert await db.fetchall("SELECT seq FROM audit WHERE seq = ?", (seq,)), f"row {seq} not seen"
+    finally:
+        busy = False
+        await asyncio.gather(*readers)

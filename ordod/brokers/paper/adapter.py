@@ -8,13 +8,21 @@ can prove when attempts stopped reaching it.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from ordod.brokers.base import BrokerAdapter, BrokerOrder, BrokerOrderStatus, PlacedOrder, SessionInfo
-from ordod.brokers.errors import ERROR_BY_CODE, BrokerError, BrokerTimeout, BrokerUnavailable
+from ordod.brokers.base import (
+    BrokerAdapter,
+    BrokerOrder,
+    BrokerOrderStatus,
+    OrderChange,
+    PlacedOrder,
+    SessionInfo,
+)
+from ordod.brokers.errors import ERROR_BY_CODE, BrokerError, BrokerTimeout, BrokerUnavailable, OrderRejected
+from ordod.brokers.paper.book import PaperBook, PaperOrder
 from ordod.clock import Clock
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -28,14 +36,8 @@ class PaperKnobs:
     latency_ms: float = 5.0
     reject_code: str = ""
     fail_rate: float = 0.0
-
-
-@dataclass
-class PaperOrder:
-    order_id: str
-    tag: str
-    order_ref: str
-    state: str = "open"
+    fill_after_ms: float = 0.0  # accepted orders fill (or are rejected) after this long; 0: they stay open
+    late_reject: str = ""  # when set, orders are rejected with this message instead of filling
 
 
 @dataclass
@@ -54,49 +56,82 @@ class PaperBroker(BrokerAdapter):
         clock: Clock,
         rng: random.Random | None = None,
         sleep: Sleep = asyncio.sleep,
+        journal: Path | None = None,
     ) -> None:
         super().__init__(broker_id)
         self.knobs = knobs
         self._clock = clock
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self._ids = itertools.count(1)
-        self.book: dict[str, PaperOrder] = {}  # by tag
+        self.book = PaperBook(journal)
         self.calls = PaperCalls()
+
+    async def close(self) -> None:
+        self.book.close()
 
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
         self.calls.place_started_at.append(self._clock.monotonic())
+        self.book.note_attempt(order.tag, self._clock.time())
         self._maybe_refuse_connection()
         await self._round_trip()
         if self.knobs.reject_code:
             raise self._configured_error()
-        existing = self.book.get(order.tag)
+        existing = self.book.by_tag(order.tag)
         if existing is not None:
             # Like a broker that enforces unique client tags: never a second order.
             return PlacedOrder(existing.order_id, broker_message="duplicate tag; existing order returned")
-        order_id = f"{self.broker_id.upper()}-{next(self._ids):08d}"
-        self.book[order.tag] = PaperOrder(order_id, order.tag, order.order_ref)
+        order_id = f"{self.broker_id.upper()}-{self.book.next_number:08d}"
+        spec = order.spec
+        self.book.add(PaperOrder(order_id, order.tag, order.order_ref, spec.qty, spec.price,
+                                 order_type=spec.order_type, trigger_price=spec.trigger_price,
+                                 placed_at=self._clock.time()))
         return PlacedOrder(order_id, broker_code="0", broker_message="order accepted (paper)")
 
     async def cancel_order(self, order_id: str) -> None:
+        self._maybe_refuse_connection()
         await self._round_trip()
-        for paper in self.book.values():
-            if paper.order_id == order_id:
-                paper.state = "cancelled"
-                return
-        raise ERROR_BY_CODE["ORDER_REJECTED"](f"no order {order_id}", broker_message="order not found")
+        paper = self._open(order_id)
+        self.book.update(paper, state="cancelled")
+
+    async def modify_order(self, order_id: str, change: OrderChange) -> None:
+        self._maybe_refuse_connection()
+        await self._round_trip()
+        paper = self._open(order_id)
+        self.book.update(paper, qty=change.qty, price=change.price, trigger_price=change.trigger_price,
+                         order_type=change.order_type)
 
     async def order_status(self, order_id: str) -> BrokerOrderStatus:
+        self._maybe_refuse_connection()
         await self._round_trip()
-        for paper in self.book.values():
-            if paper.order_id == order_id:
-                return BrokerOrderStatus(order_id, "cancelled" if paper.state == "cancelled" else "open")
-        raise ERROR_BY_CODE["ORDER_REJECTED"](f"no order {order_id}", broker_message="order not found")
+        paper = self._advance(self._known(order_id))
+        filled = paper.qty if paper.state == "filled" else 0
+        price = paper.price if paper.state == "filled" else None
+        message = self.knobs.late_reject if paper.state == "rejected" else ""
+        return BrokerOrderStatus(order_id, paper.state, filled, price, message)
+
+    def _advance(self, paper: PaperOrder) -> PaperOrder:
+        """Time passes at the exchange: an open order fills, or is rejected late."""
+        due = paper.placed_at + self.knobs.fill_after_ms / 1000
+        if paper.state == "open" and self.knobs.fill_after_ms > 0 and self._clock.time() >= due:
+            self.book.update(paper, state="rejected" if self.knobs.late_reject else "filled")
+        return paper
+
+    def _open(self, order_id: str) -> PaperOrder:
+        paper = self._advance(self._known(order_id))
+        if paper.state != "open":
+            raise OrderRejected(f"order {order_id} is {paper.state}", broker_message=f"order is {paper.state}")
+        return paper
 
     async def find_order_by_tag(self, order: BrokerOrder) -> str | None:
         self._maybe_refuse_connection()
-        paper = self.book.get(order.tag)
+        paper = self.book.by_tag(order.tag)
         return paper.order_id if paper else None
+
+    def _known(self, order_id: str) -> PaperOrder:
+        paper = self.book.by_id(order_id)
+        if paper is None:
+            raise OrderRejected(f"no order {order_id}", broker_message="order not found")
+        return paper
 
     def session(self) -> SessionInfo:
         return SessionInfo("valid")

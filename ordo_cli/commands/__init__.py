@@ -1,0 +1,22 @@
+"""One module per group of subcommands; each command is ``async def (ctx) -> exit code``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from ordo_cli.commands import audit, kill, orders, place, status
+from ordo_cli.commands.context import CommandContext
+
+Command = Callable[[CommandContext], Awaitable[int]]
+
+COMMANDS: dict[str, Command] = {
+    "ping": status.ping,
+    "health": status.health,
+    "place": place.place,
+    "get": orders.get,
+    "orders": orders.list_orders,
+    "kill": kill.kill,
+    "audit": audit.tail,
+}
+
+__all__ = ["COMMANDS", "Command", "CommandContext"]

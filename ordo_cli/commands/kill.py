@@ -1,0 +1,30 @@
+"""``ordo kill on --reason ... [--broker B] [--flatten]``, ``ordo kill off [--broker B]``,
+``ordo kill status``.
+
+The daemon turns a switch off only with an explicit confirmation; typing ``ordo kill off``
+is that confirmation, so the command sends it. Within the minimum hold after it went on the
+daemon still refuses (KILL_SWITCH_HOLD, exit 1).
+"""
+
+from __future__ import annotations
+
+from ordo_cli import exit_codes, tables
+from ordo_cli.commands.context import CommandContext
+
+GLOBAL = "global"
+
+
+async def kill(ctx: CommandContext) -> int:
+    args = ctx.args
+    if args.action == "status":
+        reply = await ctx.client.call("kill_switch")
+    elif args.action == "on":
+        reply = await ctx.client.call("kill_switch", active=True, reason=args.reason,
+                                      scope=args.broker or GLOBAL, flatten=args.flatten)
+    else:
+        reply = await ctx.client.call("kill_switch", active=False, reason=args.reason,
+                                      scope=args.broker or GLOBAL, confirm=True)
+    ctx.out.reply(reply, tables.kill_switch(reply["kill_switch"], reply.get("flatten")))
+    flattened = reply.get("flatten") or []
+    # A flatten that could not cancel everything left risk open: say so in the exit code.
+    return exit_codes.PARTIAL if any(r["status"] != "success" for r in flattened) else exit_codes.OK

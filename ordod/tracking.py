@@ -1,0 +1,194 @@
+"""After the acknowledgement: following every accepted order at its broker until it is
+terminal (filled, cancelled, rejected, expired), storing and announcing each change.
+
+Tracking rows are written in the same transaction as the order's outcome (see
+``SqliteIdempotencyStore.complete``), so an accepted order is always tracked, and polling
+resumes after a restart for every order still open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ordo_shared.models import TERMINAL_STATES, BrokerOrderView, BrokerResult, OrderSpec
+from ordod.audit import AuditLog
+from ordod.brokers.base import BrokerOrderStatus, OrderChange
+from ordod.brokers.errors import BrokerError
+from ordod.clock import Clock
+from ordod.config import TrackingConfig
+from ordod.gateway import BrokerGateway
+from ordod.storage.database import Database, Statement
+
+log = logging.getLogger("ordod.tracking")
+
+_COLUMNS = ("broker_id, order_id, state, order_type, qty, price, trigger_price, filled_qty, average_price, "
+            "message, updated_at, order_ref, placed_at")
+
+
+def track_statements(order_ref: str, order: OrderSpec, results: Sequence[BrokerResult], now: float) -> list[Statement]:
+    """Rows that start tracking every broker that accepted the order."""
+    return [
+        ("INSERT OR IGNORE INTO broker_orders (order_ref, broker_id, order_id, state, order_type, qty, price, "
+         "trigger_price, placed_at, updated_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)",
+         (order_ref, r.broker_id, r.order_id, order.order_type, order.qty, order.price, order.trigger_price, now, now))
+        for r in results
+        if r.status == "success" and r.order_id
+    ]
+
+
+@dataclass(frozen=True)
+class TrackedOrder:
+    order_ref: str
+    placed_at: float
+    view: BrokerOrderView
+
+    @property
+    def broker_id(self) -> str:
+        return self.view.broker_id
+
+    @property
+    def open(self) -> bool:
+        return self.view.state not in TERMINAL_STATES
+
+
+def _tracked(row: sqlite3.Row) -> TrackedOrder:
+    view = BrokerOrderView.model_validate({
+        "broker_id": row[0], "order_id": row[1], "state": row[2], "order_type": row[3], "qty": row[4],
+        "price": row[5], "trigger_price": row[6], "filled_qty": row[7], "average_price": row[8],
+        "message": row[9], "updated_at": datetime.fromtimestamp(row[10], UTC),
+    }, strict=False)
+    return TrackedOrder(order_ref=row[11], placed_at=row[12], view=view)
+
+
+class TrackingStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def open_orders(self) -> list[TrackedOrder]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM broker_orders WHERE state IN ('open', 'partially_filled')"  # noqa: S608
+        )
+        return [_tracked(row) for row in rows]
+
+    async def for_order(self, order_ref: str) -> list[TrackedOrder]:
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM broker_orders WHERE order_ref = ? ORDER BY broker_id",  # noqa: S608
+            (order_ref,),
+        )
+        return [_tracked(row) for row in rows]
+
+    async def views_for(self, order_refs: Sequence[str]) -> dict[str, list[BrokerOrderView]]:
+        views: dict[str, list[BrokerOrderView]] = {ref: [] for ref in order_refs}
+        for start in range(0, len(order_refs), 500):
+            chunk = list(order_refs[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                f"SELECT {_COLUMNS} FROM broker_orders WHERE order_ref IN ({marks}) ORDER BY broker_id",  # noqa: S608
+                chunk,
+            )
+            for row in rows:
+                tracked = _tracked(row)
+                views[tracked.order_ref].append(tracked.view)
+        return views
+
+    async def record_status(self, order_ref: str, broker_id: str, status: BrokerOrderStatus, now: float) -> None:
+        await self._db.write([(
+            "UPDATE broker_orders SET state = ?, filled_qty = ?, average_price = ?, message = ?, updated_at = ? "
+            "WHERE order_ref = ? AND broker_id = ?",
+            (status.state, status.filled_qty, status.average_price, status.message, now, order_ref, broker_id),
+        )])
+
+    async def record_change(self, order_ref: str, broker_id: str, change: OrderChange, now: float) -> None:
+        await self._db.write([(
+            "UPDATE broker_orders SET order_type = ?, qty = ?, price = ?, trigger_price = ?, updated_at = ? "
+            "WHERE order_ref = ? AND broker_id = ?",
+            (change.order_type, change.qty, change.price, change.trigger_price, now, order_ref, broker_id),
+        )])
+
+
+def _changed(view: BrokerOrderView, status: BrokerOrderStatus) -> bool:
+    return (view.state, view.filled_qty, view.average_price, view.message) != (
+        status.state, status.filled_qty, status.average_price, status.message)
+
+
+class OrderTracker:
+    def __init__(self, store: TrackingStore, gateways: dict[str, BrokerGateway], audit: AuditLog, clock: Clock,
+                 config: TrackingConfig) -> None:
+        self.store = store
+        self._gateways = gateways
+        self._audit = audit
+        self._clock = clock
+        self.config = config
+        self._last_polled: dict[tuple[str, str], float] = {}
+        self._wake = asyncio.Event()
+
+    def poke(self, order_ref: str | None = None) -> None:
+        """Poll soon: new orders at once, and ``order_ref`` again (after a cancel or a modify)."""
+        if order_ref is not None:
+            for key in [k for k in self._last_polled if k[0] == order_ref]:
+                del self._last_polled[key]
+        self._wake.set()
+
+    def _due(self, tracked: TrackedOrder, now: float) -> bool:
+        last = self._last_polled.get((tracked.order_ref, tracked.broker_id))
+        if last is None:
+            return True
+        young = now - tracked.placed_at < self.config.fast_window_s
+        interval = self.config.fast_poll_s if young else self.config.poll_interval_s
+        return now - last >= interval
+
+    async def poll_once(self) -> int:
+        """Look up every due open order once; returns how many changed."""
+        now = self._clock.time()
+        due = [t for t in await self.store.open_orders() if self._due(t, now)]
+        by_broker: dict[str, list[TrackedOrder]] = {}
+        for tracked in due:
+            by_broker.setdefault(tracked.broker_id, []).append(tracked)
+        # Brokers in parallel; one broker's orders in sequence, so its rate limiter sees a steady trickle.
+        counts = await asyncio.gather(*(self._poll_broker(b, orders) for b, orders in by_broker.items()))
+        return sum(counts)
+
+    async def _poll_broker(self, broker_id: str, orders: list[TrackedOrder]) -> int:
+        gateway = self._gateways.get(broker_id)
+        if gateway is None:
+            return 0
+        changed = 0
+        for tracked in orders:
+            self._last_polled[(tracked.order_ref, broker_id)] = self._clock.time()
+            try:
+                status = await asyncio.wait_for(gateway.adapter.order_status(tracked.view.order_id),
+                                                gateway.retry.call_timeout_s)
+            except (BrokerError, TimeoutError) as exc:
+                log.debug("status lookup failed order_ref=%s broker=%s: %s", tracked.order_ref, broker_id, exc)
+                continue
+            if _changed(tracked.view, status):
+                await self._apply(tracked, status)
+                changed += 1
+        return changed
+
+    async def _apply(self, tracked: TrackedOrder, status: BrokerOrderStatus) -> None:
+        await self.store.record_status(tracked.order_ref, tracked.broker_id, status, self._clock.time())
+        data: dict[str, Any] = {"order_id": status.order_id, "old": tracked.view.state, "new": status.state,
+                                "filled_qty": status.filled_qty, "average_price": status.average_price,
+                                "message": status.message}
+        self._audit.record("order.updated", order_ref=tracked.order_ref, broker_id=tracked.broker_id, data=data)
+        if status.state in TERMINAL_STATES:
+            self._last_polled.pop((tracked.order_ref, tracked.broker_id), None)
+
+    async def run(self) -> None:
+        tick = min(self.config.fast_poll_s, self.config.poll_interval_s) / 2
+        while True:
+            try:
+                await self.poll_once()
+            except Exception:
+                log.exception("tracking pass failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), tick)
