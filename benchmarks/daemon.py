@@ -48,6 +48,9 @@ def config_toml(state_dir: Path, rep: str, pub: str, spec: DaemonSpec) -> str:
         "[limits]",
         "max_qty = 100000",
         "",
+        "[kill_switch]",
+        "min_hold_s = 0  # the benchmark flips it every few milliseconds",
+        "",
     ]
     for broker_id, latency in spec.broker_latency_ms.items():
         lines += [f"[brokers.{broker_id}]", 'adapter = "paper"', f"latency_ms = {latency}", ""]

@@ -152,8 +152,10 @@ async def _probe(endpoint: str, token: str, duration_s: float, start_after_s: fl
             result.ping_ms.append(await timed({"v": 1, "op": "ping", "id": 1}))
             await asyncio.sleep(pause_s)
             for active in (True, False):
-                result.kill_switch_ms.append(await timed(
-                    {"v": 1, "op": "kill_switch", "id": 2, "token": token, "active": active, "reason": "bench"}))
+                request = {"v": 1, "op": "kill_switch", "id": 2, "token": token, "active": active, "reason": "bench"}
+                if not active:
+                    request["confirm"] = True  # switching it off is confirmed on purpose
+                result.kill_switch_ms.append(await timed(request))
                 await asyncio.sleep(pause_s)
     finally:
         sock.close(linger=0)
