@@ -33,6 +33,7 @@ class DaemonSpec:
     broker_latency_ms: dict[str, float]
     health_interval_s: float = 0.5
     profile_to: Path | None = None  # write a pyinstrument profile of the whole daemon here
+    quiet_tracking: bool = True  # look up open orders every 10 minutes instead of every 2 s
 
 
 def config_toml(state_dir: Path, rep: str, pub: str, spec: DaemonSpec) -> str:
@@ -52,6 +53,15 @@ def config_toml(state_dir: Path, rep: str, pub: str, spec: DaemonSpec) -> str:
         "min_hold_s = 0  # the benchmark flips it every few milliseconds",
         "",
     ]
+    if spec.quiet_tracking:
+        lines += [
+            "[tracking]",
+            "# Paper LIMIT orders stay open for ever: polling 100,000 of them is a workload of its own.",
+            "poll_interval_s = 600",
+            "fast_poll_s = 600",
+            "fast_window_s = 0",
+            "",
+        ]
     for broker_id, latency in spec.broker_latency_ms.items():
         lines += [f"[brokers.{broker_id}]", 'adapter = "paper"', f"latency_ms = {latency}", ""]
     return "\n".join(lines)
