@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,7 @@ FakeBroker = fy.FakeFyers | hd.FakeHdfc
 BROKERS = ("fyers", "hdfc")
 # Fast polls, so a test waits fractions of a second; the adapters' rate limiters still
 # decide how many status calls reach a broker (the polls are background calls).
-FAST_TRACKING = {"poll_interval_s": 0.4, "fast_poll_s": 0.4}
+FAST_TRACKING = {"poll_interval_s": 0.1, "fast_poll_s": 0.05}
 DEADLINE_S = 5.0
 FYERS_MARGIN = "RED:Margin Shortfall:INR 5005.00 Available:INR 100.00 for C-FY1234 [FYERS_RISK_CUG]"
 HDFC_MARGIN = "RMS: Margin Unavailable, insufficient funds"
@@ -70,6 +70,10 @@ async def place(client: RawClient, key: str, **order: Any) -> tuple[str, dict[st
 
 def both(state: str) -> dict[str, str]:
     return dict.fromkeys(BROKERS, state)
+
+
+def both_pairs(filled_qty: int, average_price: float) -> dict[str, tuple[int, float]]:
+    return dict.fromkeys(BROKERS, (filled_qty, average_price))
 
 
 async def tracking_reaches(client: RawClient, order_ref: str, states: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -111,17 +115,27 @@ def polled_at_least(fakes: Fakes, ids: dict[str, str], counts: dict[str, int]) -
     return lambda: all(len(fake.status_lookups(ids[b])) >= counts[b] for b, fake in venues(fakes).items())
 
 
+async def looked_up(fakes: Fakes, *orders: dict[str, str]) -> None:
+    """Until each broker has answered at least once about each of these orders."""
+    for ids in orders:
+        await until(polled_at_least(fakes, ids, dict.fromkeys(BROKERS, 1)), f"a status lookup of {ids}")
+
+
 def lookups(fakes: Fakes, ids: dict[str, str]) -> dict[str, int]:
     return {b: len(fake.status_lookups(ids[b])) for b, fake in venues(fakes).items()}
 
 
-def subscribe(d: RunningDaemon, *topics: bytes) -> zmq.asyncio.Socket:
+@contextmanager
+def subscribed(d: RunningDaemon, *topics: bytes) -> Iterator[zmq.asyncio.Socket]:
     sub = d.ctx.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     for topic in topics:
         sub.setsockopt(zmq.SUBSCRIBE, topic)
     sub.connect(d.daemon.pub_endpoint)
-    return sub
+    try:
+        yield sub
+    finally:
+        sub.close()  # before the daemon's context terminates, which waits for every socket
 
 
 async def received(sub: zmq.asyncio.Socket, wanted: Callable[[list[dict[str, Any]]], bool],
@@ -144,31 +158,30 @@ async def test_an_order_is_followed_through_a_partial_fill_to_filled_and_then_no
     desk_config: Config, fakes: Fakes,
 ) -> None:
     async with logged_in(desk_config) as (d, client):
-        sub = subscribe(d, b"health.", b"audit.order.updated")
-        # A health snapshot arriving proves the subscription is live before anything happens.
-        await received(sub, lambda seen: bool(seen), "health.snapshot")
-        ref, ids = await place(client, "k-fill", qty=10)
-        _, witness = await place(client, "k-witness")
-        opened = await tracking_reaches(client, ref, both("open"))
-        await until(polled_at_least(fakes, ids, dict.fromkeys(BROKERS, 1)), "a first status lookup at each broker")
+        with subscribed(d, b"health.", b"audit.order.updated") as sub:
+            # A health snapshot arriving proves the subscription is live before anything happens.
+            await received(sub, lambda seen: bool(seen), "health.snapshot")
+            ref, ids = await place(client, "k-fill", qty=10)
+            _, witness = await place(client, "k-witness")
+            opened = await tracking_reaches(client, ref, both("open"))
+            await looked_up(fakes, ids)
 
-        for broker, fake in venues(fakes).items():
-            fake.fill(ids[broker], 4, 500.0)
-        partial = await tracking_reaches(client, ref, both("partially_filled"))
-        for broker, fake in venues(fakes).items():
-            fake.fill(ids[broker], 6, 500.5)
-        filled = await tracking_reaches(client, ref, both("filled"))
+            for broker, fake in venues(fakes).items():
+                fake.fill(ids[broker], 4, 500.0)
+            partial = await tracking_reaches(client, ref, both("partially_filled"))
+            for broker, fake in venues(fakes).items():
+                fake.fill(ids[broker], 6, 500.5)
+            filled = await tracking_reaches(client, ref, both("filled"))
 
-        after_fill = lookups(fakes, ids)
-        # The witness, still open, keeps being polled: three more passes at each broker.
-        more = {b: n + 3 for b, n in lookups(fakes, witness).items()}
-        await until(polled_at_least(fakes, witness, more), "three more polls of the open witness order")
-        assert lookups(fakes, ids) == after_fill, "a filled order is no longer looked up"
+            after_fill = lookups(fakes, ids)
+            # The witness, still open, keeps being polled: three more passes at each broker.
+            more = {b: n + 3 for b, n in lookups(fakes, witness).items()}
+            await until(polled_at_least(fakes, witness, more), "three more polls of the open witness order")
+            assert lookups(fakes, ids) == after_fill, "a filled order is no longer looked up"
 
-        published = await received(sub, lambda seen: len([e for e in seen if e["order_ref"] == ref]) >= 4,
-                                   "audit.order.updated")
-        stored = await updates(d, client, ref)
-        sub.close()
+            published = await received(sub, lambda seen: len([e for e in seen if e["order_ref"] == ref]) >= 4,
+                                       "audit.order.updated")
+            stored = await updates(d, client, ref)
 
     assert {b: (v["order_id"], v["filled_qty"], v["average_price"]) for b, v in opened.items()} == {
         b: (ids[b], 0, None) for b in BROKERS}
@@ -180,12 +193,9 @@ async def test_an_order_is_followed_through_a_partial_fill_to_filled_and_then_no
     assert sorted(stored) == sorted(expected), "one event per change, none while nothing changed"
     on_the_wire = {(e["broker_id"], e["data"]["old"], e["data"]["new"]) for e in published if e["order_ref"] == ref}
     assert on_the_wire == expected
-    last = next(e for e in published if e["broker_id"] == "fyers" and e["data"]["new"] == "filled")
+    last = next(e for e in published if e["order_ref"] == ref and e["broker_id"] == "fyers"
+                and e["data"]["new"] == "filled")
     assert (last["data"]["order_id"], last["data"]["filled_qty"]) == (ids["fyers"], 10)
-
-
-def both_pairs(filled_qty: int, average_price: float) -> dict[str, tuple[int, float]]:
-    return dict.fromkeys(BROKERS, (filled_qty, average_price))
 
 
 async def test_a_late_rejection_after_acceptance_shows_the_brokers_message_and_an_expiry_ends_tracking(
@@ -195,9 +205,7 @@ async def test_a_late_rejection_after_acceptance_shows_the_brokers_message_and_a
     async with logged_in(desk_config) as (d, client):
         rejected_ref, rejected = await place(client, "k-late-reject")
         expiring_ref, expiring = await place(client, "k-expire")
-        # The broker has answered at least once that the orders are working.
-        await until(polled_at_least(fakes, rejected, dict.fromkeys(BROKERS, 1)), "a status lookup of each order")
-        await until(polled_at_least(fakes, expiring, dict.fromkeys(BROKERS, 1)), "a status lookup of each order")
+        await looked_up(fakes, rejected, expiring)  # each broker has said they are working
         fyers.reject(rejected["fyers"], FYERS_MARGIN)
         hdfc.reject(rejected["hdfc"], HDFC_MARGIN)
         for broker, fake in venues(fakes).items():
@@ -249,6 +257,24 @@ async def test_modify_and_cancel_are_sent_as_each_broker_documents_them(desk_con
     assert [r.body for r in fyers.cancels(ids["fyers"])] == [{"id": ids["fyers"]}]
     assert [(r.raw_body, r.query.keys() == {"api_key"}) for r in hdfc.cancels(ids["hdfc"])] == [("", True)]
     assert (fyers.order(ids["fyers"]).status, hdfc.order(ids["hdfc"]).status) == (fy.CANCELLED, "Cancelled")
+
+
+async def test_a_cancel_that_loses_the_race_with_a_fill_gets_the_brokers_refusal_and_tracking_shows_the_fill(
+    desk_config: Config, fakes: Fakes,
+) -> None:
+    async with logged_in(desk_config) as (_, client):
+        ref, ids = await place(client, "k-race", qty=10)
+        for broker, fake in venues(fakes).items():
+            fake.fill(ids[broker], 10, 500.5)  # filled at the exchange before the daemon has looked
+        cancel = await client.call("cancel_order", order_ref=ref)
+        views = await tracking_reaches(client, ref, both("filled"))
+
+    results = {r["broker_id"]: r for r in cancel["results"]}
+    assert (cancel["status"], cancel["http_status"]) == ("failed", 502)
+    assert {b: r["error_code"] for b, r in results.items()} == both("ORDER_REJECTED")
+    assert (results["fyers"]["broker_code"], results["fyers"]["broker_message"]) == ("-162", "Order already traded")
+    assert results["hdfc"]["broker_code"] == "HTTP 422"
+    assert {b: v["filled_qty"] for b, v in views.items()} == dict.fromkeys(BROKERS, 10)
 
 
 async def test_under_the_kill_switch_a_cancel_goes_through_and_a_quantity_increase_never_reaches_a_broker(
@@ -343,7 +369,7 @@ async def test_tracking_resumes_after_a_restart_for_an_order_still_open(desk_con
         for broker, fake in venues(fakes).items():
             fake.fill(done[broker], 1, 500.0)
         await tracking_reaches(client, done_ref, both("filled"))
-        await until(polled_at_least(fakes, ids, dict.fromkeys(BROKERS, 1)), "a status lookup at each broker")
+        await looked_up(fakes, ids)
     # While no daemon runs, the exchange fills the open order; the fakes keep their books.
     for broker, fake in venues(fakes).items():
         fake.fill(ids[broker], 10, 500.5)
