@@ -13,13 +13,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from ordo_tui.model.formatting import describe_order
-from ordo_tui.model.submissions import Submission
+from ordo_tui.model.submissions import OrderSubmission
 
 
 class ConfirmOrder(ModalScreen[bool]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(False)", "Cancel")]
 
-    def __init__(self, submission: Submission, kill_switch_on: bool) -> None:
+    def __init__(self, submission: OrderSubmission, kill_switch_on: bool) -> None:
         super().__init__()
         self.submission = submission
         self.kill_switch_on = kill_switch_on

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 from ordo_shared.models import KillSwitchState, PlaceOrderReply
 from ordo_tui.app import OrdoApp
 from tests.tui.helpers import SIZE, connected, desk, fill_order, send_order, wait_until
-from tests.tui.scripted_link import T0, ScriptedLink, broker, failed, ok, order
+from tests.tui.scripted_link import REF3, T0, ScriptedLink, broker, failed, ok, order
 
 Compare = Callable[..., bool]
 
@@ -59,16 +59,16 @@ def partial_success_desk() -> tuple[Any, Callable[[Pilot[int]], Awaitable[None]]
     """The desk just after a LIMIT order that hdfc rate-limited (also docs/tui.svg)."""
     link = ScriptedLink()
     results = [ok("fyers", 3), failed("hdfc", "RATE_LIMIT_EXCEEDED")]
-    link.reply = PlaceOrderReply(status="partial_success", http_status=207, order_ref="ORD-0003",
+    link.reply = PlaceOrderReply(status="partial_success", http_status=207, order_ref=REF3,
                                  idempotency_key="tui-snapshot-key", results=results)
 
     async def place(pilot: Pilot[int]) -> None:
-        link.orders.append(order("ORD-0003", "tui-snapshot-key", 3, results))
+        link.orders.append(order(REF3, "tui-snapshot-key", 3, results))
         await fill_order(pilot, order_type="LIMIT", price="500.5")
         await send_order(pilot)
         app = pilot.app
         assert isinstance(app, OrdoApp)
-        await wait_until(pilot, lambda: app.desk.blotter.book.get("ORD-0003") is not None, "the partial order")
+        await wait_until(pilot, lambda: app.desk.blotter.book.get(REF3) is not None, "the partial order")
 
     return _app(link), _settled(place)
 
