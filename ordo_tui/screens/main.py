@@ -91,7 +91,7 @@ class MainScreen(Screen[None]):
         health = message.health
         self.health.show(health)
         self.banner.show(health.kill_switch)
-        self.form.set_brokers(health.brokers)
+        self.form.set_brokers(health.brokers, frozenset(health.kill_switch.isolated))
         self.audit.set_brokers([b.broker_id for b in health.brokers])
 
     def on_kill_switch_received(self, message: KillSwitchReceived) -> None:

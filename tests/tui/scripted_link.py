@@ -14,12 +14,14 @@ from ordo_shared.models import (
     BrokerOrderView,
     BrokerResult,
     Event,
+    FlattenResult,
     HealthSnapshot,
     Isolation,
     KillSwitchState,
     OrderActionReply,
     OrderRecord,
     OrderSpec,
+    OverallStatus,
     PlaceOrderReply,
 )
 from ordo_tui.model.kill_switch import GLOBAL, KillSwitchChange
@@ -44,7 +46,7 @@ def order(ref: str, key: str, minute: int, results: list[BrokerResult], side: st
     spec = OrderSpec.model_validate({"symbol": "NSE:SBIN-EQ", "side": side, "qty": 10, "order_type": "LIMIT",
                                      "price": 500.5, "brokers": [r.broker_id for r in results]})
     placed = sum(r.status == "success" for r in results)
-    status = "success" if placed == len(results) else ("partial_success" if placed else "failed")
+    status: OverallStatus = "success" if placed == len(results) else ("partial_success" if placed else "failed")
     return OrderRecord(order_ref=ref, idempotency_key=key, state="completed", created_at=T0 + timedelta(minutes=minute),
                        completed_at=T0 + timedelta(minutes=minute, seconds=1), order=spec, status=status,
                        results=results, tracking=tracking or [])
@@ -94,6 +96,7 @@ class ScriptedLink:
         self.reply: PlaceOrderReply | None = None
         self.placed: list[tuple[str, OrderSpec]] = []
         self.switched: list[KillSwitchChange] = []
+        self.flatten: list[FlattenResult] = []
         self.acted: list[tuple[str, OrderAction]] = []
         self.stream: asyncio.Queue[Event] = asyncio.Queue()
 
@@ -130,7 +133,7 @@ class ScriptedLink:
         else:
             self.kill_switch = KillSwitchState(active=change.active, reason=change.reason, set_by="default", set_at=T0,
                                                isolated=isolated)
-        return KillSwitchReply(kill_switch=self.kill_switch, flatten=[] if change.flatten else None)
+        return KillSwitchReply(kill_switch=self.kill_switch, flatten=self.flatten if change.flatten else None)
 
     async def act_on_order(self, idempotency_key: str, action: OrderAction) -> OrderActionReply:
         self.acted.append((idempotency_key, action))

@@ -42,6 +42,8 @@ def brokers_cell(r: OrderRecord) -> Text:
         view = tracked.get(result.broker_id)
         if view is not None:
             phrase = tracking_phrase(view)
+            if (view.qty, view.price) != (r.order.qty, r.order.price):
+                phrase += f" · now {view.qty:,}" + (f" @ {price(view.price)}" if view.price is not None else "")
             if len(phrase) > PHRASE_WIDTH:
                 phrase = phrase[: PHRASE_WIDTH - 1] + "…"
             line.append(phrase, style=STATE_STYLE.get(view.state, ""))

@@ -30,13 +30,16 @@ def results_table(results: list[BrokerResult]) -> Table:
 
 
 def flatten_table(results: list[FlattenResult]) -> Table:
+    """One entry per order and broker: the cancel's outcome, then which order it was."""
     table = Table(box=None, show_header=False, padding=(0, 1), expand=False)
     for r in results:
-        detail = Text(r.order_id)
-        if r.status != "success":
-            detail = Text(f"{r.error_code or 'ERROR'} {r.message}".strip(), style="bold")
-        table.add_row(Text(r.broker_id, style="bold"), r.order_ref, Text(r.status, style=STATUS_STYLE[r.status]),
-                      detail)
+        if r.status == "success":
+            detail = Text(r.order_id)
+            detail.append(f"\n{r.order_ref}", style="dim")
+        else:
+            detail = Text(r.error_code or "ERROR", style="bold")
+            detail.append(f"\n{r.order_ref} · {r.order_id}" + (f"\n{r.message}" if r.message else ""), style="dim")
+        table.add_row(Text(r.broker_id, style="bold"), Text(r.status, style=STATUS_STYLE[r.status]), detail)
     return table
 
 
