@@ -17,6 +17,7 @@ from ordo_shared.models import PRICED_TYPES, TRIGGERED_TYPES, OrderRecord
 from ordo_tui.model.formatting import describe_order, price
 from ordo_tui.model.order_actions import OrderAction, build_modify, holdings, open_holdings
 from ordo_tui.model.submissions import Submission
+from ordo_tui.screens.confirm_order import ConfirmDialog
 
 
 def holders_text(record: OrderRecord, targets: tuple[str, ...]) -> Text:
@@ -33,9 +34,7 @@ def holders_text(record: OrderRecord, targets: tuple[str, ...]) -> Text:
     return text
 
 
-class ConfirmCancel(ModalScreen[bool]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(False)", "Keep it")]
-
+class ConfirmCancel(ConfirmDialog):
     def __init__(self, record: OrderRecord, submission: Submission[OrderAction]) -> None:
         super().__init__()
         self.record = record
@@ -53,18 +52,7 @@ class ConfirmCancel(ModalScreen[bool]):
                              "answers from its store if it already ran.", classes="note")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel the order (enter)", id="confirm", variant="error")
-                yield Button("Keep it (esc)", id="keep")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
-
-    @on(Button.Pressed, "#confirm")
-    def _confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#keep")
-    def _keep(self) -> None:
-        self.dismiss(False)
+                yield Button("Keep it (esc)", id="cancel")
 
 
 class ModifyOrder(ModalScreen[OrderAction | None]):
