@@ -40,7 +40,7 @@ class Holding:
 
     def describe(self) -> str:
         """``fyers FYERS-00000001 partially_filled 5/10``"""
-        state = self.state or "accepted"
+        state = (self.state or "accepted").replace("_", " ")
         fill = f" {self.filled_qty:,}/{self.qty:,}" if self.filled_qty else ""
         return f"{self.broker_id} {self.order_id or '?'} {state}{fill}"
 
