@@ -30,8 +30,14 @@ lint: $(STAMP)  ## ruff + mypy --strict (shared/ is type-checked under its impor
 	$(BIN)/ruff check ordod shared ordo_cli ordo_tui tests
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## benchmarks (never part of make test)
-	$(BIN)/python -m benchmarks
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)  ## benchmarks (never part of make test): table, JSON and plot under benchmarks/results/
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .ordo .pytest_cache

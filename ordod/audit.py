@@ -4,6 +4,10 @@ Events are buffered and written in the database's group commit; ``seq`` is assig
 batch is sealed for its transaction, so a failed write burns no number and the sequence
 never has a hole. Publication happens only after the commit, so a subscriber that sees
 ``seq`` N can always fetch N again with ``audit_replay``.
+
+Recording never waits: an order's events ride in the commits its own writes make anyway, or,
+when no order is writing, in a commit of their own a few milliseconds later (``linger_s``).
+``flush()`` forces that commit at once.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+
+from pydantic_core import to_json
 
 from ordo_shared.models import Event
 from ordod.clock import Clock
@@ -91,7 +97,7 @@ class SqliteAuditStore:
 
 @dataclass
 class _Batch:
-    """Events that will share one transaction; sealed (numbered) when it is flushed."""
+    """Events that will share one transaction; sealed (numbered) when handed to the writer."""
 
     log: AuditLog
     pending: list[_Pending] = field(default_factory=list)
@@ -99,11 +105,17 @@ class _Batch:
     events: list[Event] | None = None
     done: bool = False
 
+    @property
+    def urgent(self) -> bool:
+        # Nobody waits for an event unless flush() was called: until then the batch may
+        # linger and ride in the next order's commit instead of taking an fsync of its own.
+        return bool(self.waiters)
+
     def statements(self) -> Iterable[Statement]:
         if self.events is None:
             self.events = self.log._seal(self)
         return [
-            (_INSERT, (e.seq, e.ts.isoformat(), e.type, e.order_ref, e.broker_id, json.dumps(e.data)))
+            (_INSERT, (e.seq, e.ts.isoformat(), e.type, e.order_ref, e.broker_id, to_json(e.data).decode()))
             for e in self.events
         ]
 
@@ -159,9 +171,13 @@ class AuditLog:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         newest.waiters.append(waiter)
+        self._db.wake()
         await waiter
 
     async def replay(self, since: int, limit: int) -> list[Event]:
+        """Stored events after ``since``, including every event recorded before this call
+        (reads see only committed rows, so what is still queued is flushed first)."""
+        await self.flush()
         return await self.store.replay(since, limit)
 
     async def replay_page(self, since: int, limit: int) -> AuditPage:
@@ -170,6 +186,7 @@ class AuditLog:
         Retention only ever removes a prefix and seq has no other holes, so a first event
         beyond ``since + 1`` can only mean archived events: that is reported, never hidden.
         """
+        await self.flush()  # reads see committed rows only: what was recorded must be there
         events = await self.store.replay(since, limit)
         if events and events[0].seq is not None and events[0].seq > since + 1:
             return AuditPage(events, events[0].seq, pruned=True)

@@ -55,6 +55,14 @@ class _StopAtDeadline(stop_base):
 
 
 @dataclass
+class _Run:
+    """One order's way through the attempts at one broker."""
+
+    attempts: int = 0
+    last_error: BrokerError | None = None
+
+
+@dataclass
 class BrokerStats:
     """Recent behaviour, for the health panel."""
 
@@ -98,39 +106,59 @@ class BrokerGateway:
         order = replace(order, halted=halted)
         started = self._clock.monotonic()
         deadline = started + self.retry.order_deadline_s
-        attempts = 0
-        last_error: BrokerError | None = None
-
+        run = _Run()
         try:
-            async for attempt in self._retrying(should_retry, deadline):
-                with attempt:
-                    self._check_may_send(halted, attempts)
-                    attempts += 1
-                    try:
-                        placed = await self._attempt(order, deadline)
-                    except BrokerError as exc:
-                        last_error = exc
-                        raise
+            placed = await self._attempts(order, halted, deadline, run)
         except _Halted as halt:
+            last_error = run.last_error
             if halt.code is BrokerErrorCode.KILL_SWITCH_ACTIVE:
                 # Whatever the earlier attempts said, what stopped this order is the switch.
                 before = f" (last attempt: {last_error.code.value})" if last_error is not None else ""
-                return self._result("error", started, attempts, error_code=halt.code, message=halt.message + before)
+                return self._result("error", started, run.attempts, error_code=halt.code,
+                                    message=halt.message + before)
             if last_error is None:
-                return self._result("skipped", started, attempts, error_code=halt.code, message=halt.message)
-            return self._error_result(last_error, started, attempts, suffix=f"; stopped retrying: {halt.message}")
+                return self._result("skipped", started, run.attempts, error_code=halt.code, message=halt.message)
+            return self._error_result(last_error, started, run.attempts, suffix=f"; stopped retrying: {halt.message}")
         except BrokerError as exc:
-            return self._error_result(exc, started, attempts)
+            return self._error_result(exc, started, run.attempts)
         except Exception as exc:  # an adapter bug must not lose the order's record
             log.exception("adapter %s raised unexpectedly", self.broker_id)
             return self._result(
-                "error", started, attempts, error_code=BrokerErrorCode.OUTCOME_UNKNOWN,
+                "error", started, run.attempts, error_code=BrokerErrorCode.OUTCOME_UNKNOWN,
                 message=f"internal error in the {self.adapter.kind} adapter ({type(exc).__name__}); check the broker",
             )
         return self._result(
-            "success", started, attempts, order_id=placed.order_id,
+            "success", started, run.attempts, order_id=placed.order_id,
             broker_code=placed.broker_code, broker_message=placed.broker_message,
         )
+
+    async def _attempts(self, order: BrokerOrder, halted: IsHalted, deadline: float, run: _Run) -> PlacedOrder:
+        """The first attempt runs on its own: most orders need no other, and tenacity's
+        bookkeeping costs more than a fast broker's whole answer. Only a failure hands over to
+        tenacity, as tenacity's own first attempt, so that stop, wait and retry decide exactly
+        as if tenacity had made it."""
+        try:
+            return await self._one_attempt(order, halted, deadline, run)
+        except BrokerError as exc:
+            if not should_retry(exc) or self.retry.max_attempts <= 1:
+                raise
+            first_failure: BrokerError | None = exc
+        async for attempt in self._retrying(should_retry, deadline):
+            with attempt:
+                if first_failure is not None:
+                    failure, first_failure = first_failure, None
+                    raise failure
+                return await self._one_attempt(order, halted, deadline, run)
+        raise AssertionError("tenacity stopped without an outcome")  # reraise=True makes this unreachable
+
+    async def _one_attempt(self, order: BrokerOrder, halted: IsHalted, deadline: float, run: _Run) -> PlacedOrder:
+        self._check_may_send(halted, run.attempts)
+        run.attempts += 1
+        try:
+            return await self._attempt(order, deadline)
+        except BrokerError as exc:
+            run.last_error = exc
+            raise
 
     async def amend(self, order_id: str, call: Callable[[], Awaitable[None]]) -> BrokerResult:
         """Cancel or modify an accepted order. Unlike a placement, repeating one is harmless
@@ -184,11 +212,13 @@ class BrokerGateway:
     async def _attempt(self, order: BrokerOrder, deadline: float) -> PlacedOrder:
         t0 = self._clock.monotonic()
         self.stats.attempts += 1
-        # The order's deadline caps the last attempt; a tiny floor keeps wait_for meaningful.
+        # The order's deadline caps the last attempt; a tiny floor keeps the timeout meaningful.
         timeout_s = max(min(self.retry.call_timeout_s, deadline - t0), 0.001)
         try:
             try:
-                placed = await asyncio.wait_for(self.adapter.place_order(order), timeout_s)
+                # asyncio.timeout, not wait_for: no extra task and loop turn per broker call.
+                async with asyncio.timeout(timeout_s):
+                    placed = await self.adapter.place_order(order)
             except TimeoutError as exc:
                 if isinstance(exc, BrokerError):
                     raise
@@ -207,7 +237,8 @@ class BrokerGateway:
             # A broker still booking the order would answer "not found" to an immediate lookup.
             await self._sleep(self.retry.lookup_delay_ms / 1000)
         try:
-            order_id = await asyncio.wait_for(self.adapter.find_order_by_tag(order), self.retry.call_timeout_s)
+            async with asyncio.timeout(self.retry.call_timeout_s):
+                order_id = await self.adapter.find_order_by_tag(order)
         except OrderRejected as rejected:
             # The broker has the order and rejected it: that is the outcome, not an unknown.
             rejected.message = f"{error.message}; found by tag, rejected: {rejected.message}"

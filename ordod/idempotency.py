@@ -4,9 +4,10 @@ A key is reserved durably before any broker sees the order. The same key with th
 payload later gets the stored reply; while the first is running, ``IDEMPOTENCY_KEY_IN_FLIGHT``;
 with another payload, ``IDEMPOTENCY_KEY_REUSED``. Keys expire after a TTL.
 
-The SQLite store keeps a small in-memory index of live keys so that the decision for a
-concurrent duplicate never waits for the disk; the daemon holds a lock on its state
-directory, so the index and the database cannot disagree. A shared backend (PostgreSQL for
+The SQLite store keeps the keys of orders still being placed in memory, so that the decision
+for a concurrent duplicate never waits for the disk, and only a hint for each completed order:
+a repeat of one of those is rare, and is answered from the database in one read. The daemon
+holds a lock on its state directory, so memory and the database cannot disagree. A shared backend (PostgreSQL for
 several daemons) would implement the same interface with ``INSERT ... ON CONFLICT``.
 """
 
@@ -117,12 +118,10 @@ class IdempotencyStore(Protocol):
         ...
 
 
-@dataclass
-class _Entry:
-    order_ref: str
-    fingerprint: str
-    expires_at: float
-    completed: bool
+# A key whose order is being placed: (order_ref, fingerprint digest, expires_at). A plain tuple
+# of plain values: CPython's collector stops tracking such tuples (and then their dict), so
+# keys add nothing to full collections.
+_Claim = tuple[str, bytes, float]
 
 
 _SELECT_ORDERS = (
@@ -134,7 +133,12 @@ class SqliteIdempotencyStore:
     def __init__(self, db: Database, ttl_s: float) -> None:
         self._db = db
         self._ttl_s = ttl_s
-        self._index: dict[str, _Entry] = {}
+        self._claims: dict[str, _Claim] = {}
+        # hash() of each key bound to a completed order: ~60 bytes a key, not the whole binding.
+        # Only a hint that the database has something to say: a repeat (or, once in 2**64, a
+        # key of the same hash) is answered from the stored row, which also knows about expiry.
+        self._completed: set[int] = set()
+        self._fresh: set[int] | None = None  # hints given while purge_expired rebuilds the set
 
     async def start(self, now: float) -> None:
         await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
@@ -142,47 +146,42 @@ class SqliteIdempotencyStore:
             "SELECT k.key, k.order_ref, k.fingerprint, k.expires_at, o.state FROM idempotency_keys k "
             "JOIN orders o ON o.order_ref = k.order_ref"
         )
-        self._index = {
-            row[0]: _Entry(row[1], row[2], row[3], completed=row[4] == "completed") for row in rows
-        }
+        self._claims = {row[0]: (row[1], bytes.fromhex(row[2]), row[3]) for row in rows if row[4] != "completed"}
+        self._completed = {hash(row[0]) for row in rows if row[4] == "completed"}
 
     async def reserve(
         self, key: str, order: OrderSpec, brokers: list[str], order_ref: str, principal: str, now: float
     ) -> Reserved | Replayed:
         fp = fingerprint(order)
-        entry = self._index.get(key)
-        if entry is not None and entry.expires_at > now:
-            if entry.fingerprint != fp:
-                raise IdempotencyKeyReused(
-                    f"idempotency key {key!r} was used for a different order ({entry.order_ref})",
-                    field="idempotency_key",
-                )
-            if not entry.completed:
-                raise IdempotencyKeyInFlight(
-                    f"order {entry.order_ref} with this idempotency key is still being placed; retry shortly",
-                    field="idempotency_key",
-                )
-            return Replayed(await self._stored_reply(entry.order_ref))
+        digest = bytes.fromhex(fp)
+        self._refuse_if_claimed(key, digest, now)
+        if hash(key) in self._completed:
+            replayed = await self._replay(key, digest, now)
+            if replayed is not None:
+                return replayed
+            # Expired (or another key's hash): the key is free, unless someone took it meanwhile.
+            # The hint stays: removing it could hide a colliding key's live binding.
+            self._refuse_if_claimed(key, digest, now)
         # Claim the key in memory before the first await, so a concurrent duplicate sees it.
-        self._index[key] = _Entry(order_ref, fp, now + self._ttl_s, completed=False)
+        self._claims[key] = (order_ref, digest, now + self._ttl_s)
         try:
             await self._db.write(
                 [
-                    ("DELETE FROM idempotency_keys WHERE key = ?", (key,)),
                     (
                         "INSERT INTO orders (order_ref, idempotency_key, fingerprint, state, principal, brokers_json,"
                         " order_json, created_at) VALUES (?, ?, ?, 'in_flight', ?, ?, ?, ?)",
                         (order_ref, key, fp, principal, json.dumps(brokers), order.model_dump_json(), now),
                     ),
                     (
-                        "INSERT INTO idempotency_keys (key, order_ref, fingerprint, expires_at) VALUES (?, ?, ?, ?)",
+                        # REPLACE: an expired binding of the same key gives way to this one.
+                        "INSERT OR REPLACE INTO idempotency_keys (key, order_ref, fingerprint, expires_at)"
+                        " VALUES (?, ?, ?, ?)",
                         (key, order_ref, fp, now + self._ttl_s),
                     ),
                 ]
             )
         except BaseException:
-            if self._index.get(key) is not None and self._index[key].order_ref == order_ref:
-                del self._index[key]
+            self._unclaim(key, order_ref)
             raise
         return Reserved(order_ref)
 
@@ -203,9 +202,8 @@ class SqliteIdempotencyStore:
                 *unknown,
             ]
         )
-        entry = self._index.get(key)
-        if entry is not None and entry.order_ref == reply.order_ref:
-            entry.completed = True
+        if self._unclaim(key, reply.order_ref):
+            self._hint(key)
 
     async def unresolved(self) -> list[Unresolved]:
         rows = await self._db.fetchall(
@@ -241,9 +239,7 @@ class SqliteIdempotencyStore:
                 ("DELETE FROM orders WHERE order_ref = ? AND state = 'in_flight'", (order_ref,)),
             ]
         )
-        entry = self._index.get(key)
-        if entry is not None and entry.order_ref == order_ref:
-            del self._index[key]
+        self._unclaim(key, order_ref)
 
     async def get(self, *, order_ref: str | None = None, key: str | None = None) -> OrderRecord | None:
         if order_ref is not None:
@@ -268,20 +264,69 @@ class SqliteIdempotencyStore:
         ]
 
     def in_flight_count(self) -> int:
-        return sum(1 for entry in self._index.values() if not entry.completed)
+        return len(self._claims)
 
     async def purge_expired(self, now: float) -> int:
-        expired = [k for k, e in self._index.items() if e.completed and e.expires_at <= now]
-        for key in expired:
-            del self._index[key]
-        await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
-        return len(expired)
+        """Forget keys past their TTL (their orders stay): their rows, and their hints."""
+        self._fresh = set()
+        try:
+            expired = await self._db.fetchone(
+                "SELECT COUNT(*) FROM idempotency_keys k JOIN orders o ON o.order_ref = k.order_ref "
+                "WHERE o.state = 'completed' AND k.expires_at <= ?", (now,))
+            live = await self._db.fetchall(
+                "SELECT k.key FROM idempotency_keys k JOIN orders o ON o.order_ref = k.order_ref "
+                "WHERE o.state = 'completed' AND k.expires_at > ?", (now,))
+            await self._db.write([("DELETE FROM idempotency_keys WHERE expires_at <= ?", (now,))])
+            # Hints given while we read stay: their orders completed after the rows were read.
+            self._completed = {hash(row[0]) for row in live} | self._fresh
+        finally:
+            self._fresh = None
+        return int(expired[0]) if expired else 0
 
-    async def _stored_reply(self, order_ref: str) -> PlaceOrderReply:
-        row = await self._db.fetchone("SELECT reply_json FROM orders WHERE order_ref = ?", (order_ref,))
-        if row is None or row[0] is None:
+    def _hint(self, key: str) -> None:
+        self._completed.add(hash(key))
+        if self._fresh is not None:
+            self._fresh.add(hash(key))
+
+    def _refuse_if_claimed(self, key: str, digest: bytes, now: float) -> None:
+        claim = self._claims.get(key)
+        if claim is None or claim[2] <= now:
+            return
+        if claim[1] != digest:
+            raise IdempotencyKeyReused(
+                f"idempotency key {key!r} was used for a different order ({claim[0]})", field="idempotency_key"
+            )
+        raise IdempotencyKeyInFlight(
+            f"order {claim[0]} with this idempotency key is still being placed; retry shortly",
+            field="idempotency_key",
+        )
+
+    def _unclaim(self, key: str, order_ref: str) -> bool:
+        """Drop the claim on ``key`` if ``order_ref`` holds it; True if it did."""
+        claim = self._claims.get(key)
+        if claim is None or claim[0] != order_ref:
+            return False
+        del self._claims[key]
+        return True
+
+    async def _replay(self, key: str, digest: bytes, now: float) -> Replayed | None:
+        """The stored answer for a completed key; None once its binding has expired."""
+        row = await self._db.fetchone(
+            "SELECT k.order_ref, k.fingerprint, k.expires_at, o.reply_json FROM idempotency_keys k "
+            "JOIN orders o ON o.order_ref = k.order_ref WHERE k.key = ?",
+            (key,),
+        )
+        if row is None or row[2] <= now:
+            return None
+        order_ref, stored_fp, _, reply_json = row
+        if bytes.fromhex(stored_fp) != digest:
+            raise IdempotencyKeyReused(
+                f"idempotency key {key!r} was used for a different order ({order_ref})", field="idempotency_key"
+            )
+        if reply_json is None:
             raise InternalError(f"order {order_ref} is marked complete but has no stored reply")
-        return PlaceOrderReply.model_validate_json(row[0], strict=False).model_copy(update={"replayed": True})
+        reply = PlaceOrderReply.model_validate_json(reply_json, strict=False)
+        return Replayed(reply.model_copy(update={"replayed": True}))
 
 
 def _record(row: sqlite3.Row) -> OrderRecord:

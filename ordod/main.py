@@ -15,6 +15,7 @@ from ordod.config import Config, ConfigError, load_config
 from ordod.daemon import Daemon
 from ordod.lifecycle import Lifecycle
 from ordod.logs import setup_logging
+from ordod.runtime import tune_for_latency
 from ordod.sd_notify import SdNotifier
 from ordod.state_lock import StateDirLocked
 
@@ -38,6 +39,8 @@ async def serve(config: Config, config_path: Path | None, state_dir: Path | None
     async def reread() -> Config:
         return await asyncio.to_thread(load_config, config_path, state_dir)
 
+    # Imports built nearly all of the heap the collector would walk again and again: freeze it.
+    tune_for_latency()
     await Lifecycle(Daemon(config), SdNotifier.from_environment(), reread).run()
 
 

@@ -14,7 +14,7 @@ import logging
 import zmq
 import zmq.asyncio
 
-from ordo_shared.codec import correlation_id, encode_error, encode_ok, parse_json_object, request_from_object
+from ordo_shared.codec import correlation_id, encode_error, encode_ok_model, parse_json_object, request_from_object
 from ordo_shared.errors import BadRequest, InternalError, OrdoError
 from ordo_shared.messages import CorrelationId
 from ordod.service import OrdoService
@@ -31,26 +31,56 @@ def split_envelope(frames: list[bytes]) -> tuple[list[bytes], list[bytes]]:
     return frames[:1], frames[1:]
 
 
+# Requests taken off the socket in one go before the loop lets their tasks run.
+_RECEIVE_BURST = 256
+
+
 class ZmqServer:
     def __init__(self, socket: zmq.asyncio.Socket, service: OrdoService) -> None:
         self._socket = socket
+        # The same socket without pyzmq's asyncio layer, which costs a future and a few loop
+        # callbacks per send and per receive. We wait on its file descriptor ourselves and take
+        # every request waiting in one go.
+        self._sync: zmq.Socket[bytes] = zmq.Socket.shadow(socket.underlying)
+        self._readable = asyncio.Event()
         self._service = service
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests = 0
 
     async def run(self) -> None:
-        while True:
-            try:
-                frames = await self._socket.recv_multipart(copy=True)
-            except zmq.ZMQError as exc:
-                if exc.errno == zmq.ETERM:
+        loop = asyncio.get_running_loop()
+        fd = int(self._sync.getsockopt(zmq.FD))
+        loop.add_reader(fd, self._readable.set)
+        try:
+            while True:
+                self._readable.clear()
+                more = self._receive_burst()
+                if more is None:
                     return
+                if more:
+                    await asyncio.sleep(0)  # a flood: let the requests taken so far run first
+                else:
+                    await self._readable.wait()
+        finally:
+            loop.remove_reader(fd)
+
+    def _receive_burst(self) -> bool | None:
+        """Take waiting requests; True if more may be waiting, None once the socket is gone."""
+        for _ in range(_RECEIVE_BURST):
+            try:
+                frames = self._sync.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return False
+            except zmq.ZMQError as exc:
+                if exc.errno in (zmq.ETERM, zmq.ENOTSOCK):
+                    return None
                 log.warning("receive failed: %s", exc)
-                continue
+                return False
             self.requests += 1
             task = asyncio.create_task(self._serve(frames))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        return True
 
     @property
     def in_progress(self) -> int:
@@ -76,7 +106,12 @@ class ZmqServer:
         envelope, body = split_envelope(frames)
         reply = await self.answer(body)
         try:
-            await self._socket.send_multipart([*envelope, reply])
+            # A ROUTER never blocks on send: a reply to a vanished or saturated peer is dropped.
+            self._sync.send_multipart([*envelope, reply], flags=zmq.NOBLOCK)
+            # libzmq's descriptor is edge-like: a send may consume the wake-up for requests
+            # that arrived meanwhile, so look for them here rather than wait for a signal.
+            if int(self._sync.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+                self._readable.set()
         except zmq.ZMQError as exc:
             log.warning("reply not sent: %s", exc)
 
@@ -90,7 +125,7 @@ class ZmqServer:
             cid = correlation_id(obj)
             request = request_from_object(obj)
             result = await self._service.call(request)
-            return encode_ok(cid, result.model_dump(mode="json"))
+            return encode_ok_model(cid, result)
         except OrdoError as exc:
             return encode_error(cid, exc)
         except asyncio.CancelledError:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import from_json
 
 from ordo_shared import MAX_MESSAGE_BYTES, PROTOCOL_VERSION
 from ordo_shared.errors import (
@@ -30,6 +31,11 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
+# Requests are parsed by pydantic-core's Rust parser first (several times faster than the json
+# module, and installed with pydantic, so this module still depends on nothing else); replies
+# are a model's own JSON. The json module stays for what the fast path leaves to it.
+
+
 def correlation_id(obj: object) -> CorrelationId:
     """The caller's ``id`` if it is one we can echo, so even a bad request is matchable."""
     if isinstance(obj, dict):
@@ -46,18 +52,27 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise PayloadTooLarge(f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}")
     try:
+        obj = from_json(raw, allow_inf_nan=False)
+    except ValueError:
+        # Whatever the fast parser refuses, the json module decides, as it always has, and says
+        # why: it also takes lone surrogates (\ud800) in strings, which replies then escape.
+        obj = _parse_with_json_module(raw)
+    if not isinstance(obj, dict):
+        raise BadRequest(f"message must be a JSON object, not {type(obj).__name__}")
+    return obj
+
+
+def _parse_with_json_module(raw: bytes) -> Any:
+    try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"message is not UTF-8 (byte {exc.start})") from None
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        return json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
         raise BadRequest("JSON is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, and ints past Python's digit limit
         raise BadRequest(f"message is not valid JSON: {exc}") from None
-    if not isinstance(obj, dict):
-        raise BadRequest(f"message must be a JSON object, not {type(obj).__name__}")
-    return obj
 
 
 def _reject_constant(name: str) -> Any:
@@ -102,6 +117,14 @@ def validation_error(exc: ValidationError) -> OrdoError:
 
 def encode_ok(cid: CorrelationId, fields: dict[str, Any]) -> bytes:
     return dumps({"v": PROTOCOL_VERSION, "id": cid, "ok": True, **fields})
+
+
+def encode_ok_model(cid: CorrelationId, reply: BaseModel) -> bytes:
+    """``encode_ok(cid, reply.model_dump(mode="json"))``, without building the dict: the envelope
+    and the model's own JSON are joined as bytes."""
+    head = dumps({"v": PROTOCOL_VERSION, "id": cid, "ok": True})
+    body = reply.model_dump_json().encode()
+    return head if body == b"{}" else head[:-1] + b"," + body[1:]
 
 
 def error_body(error: OrdoError) -> dict[str, Any]:

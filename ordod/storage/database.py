@@ -1,17 +1,19 @@
 """One SQLite database per daemon, with group commit.
 
-Every write goes through one writer task. Writes that arrive while a commit is running wait
-for the next one and then share it, so N concurrent orders cost one fsync instead of N,
-while each caller is still told "durable" only after its own rows are on disk
-(WAL, ``synchronous=FULL``).
+Writes that arrive while a commit is running wait for the next one and then share it, so N
+concurrent orders cost one fsync instead of N, while each caller is still told "durable" only
+after its own rows are on disk (WAL, ``synchronous=FULL``). The grouping happens on the writer
+thread (``SqliteWriter``); this module decides when each write is handed over. Reads go through
+their own aiosqlite connection, so they never queue behind a commit and never see a
+transaction that is not yet committed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
+from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,10 +21,11 @@ from typing import Any, Protocol
 import aiosqlite
 
 from ordo_shared.errors import StorageUnavailable
+from ordod.storage.writer import DURABLE_PRAGMAS, SqliteWriter, Statement
 
 log = logging.getLogger("ordod.storage")
 
-Statement = tuple[str, Sequence[Any]]
+__all__ = ["SCHEMA", "Database", "Statement", "WriteOp"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -101,8 +104,18 @@ CREATE TABLE IF NOT EXISTS audit_meta (
 """
 
 
+# A background write waits at most this long for a write that someone awaits, to share its commit.
+DEFAULT_LINGER_S = 0.005
+
+
 class WriteOp(Protocol):
-    """One unit of work for the writer: its statements are built at flush time."""
+    """One unit of work for the writer: its statements are built when it is handed over.
+
+    An op may also have ``urgent`` (a bool, True when absent): True when a caller is waiting for
+    the commit. A background write (audit events nobody waits for yet) is held until the next
+    urgent write and rides in its commit, or goes alone after ``linger_s``: it never takes an
+    fsync of its own in front of an order.
+    """
 
     def statements(self) -> Iterable[Statement]: ...
 
@@ -111,8 +124,14 @@ class WriteOp(Protocol):
     def failed(self, exc: BaseException) -> None: ...
 
 
+def _urgent(op: WriteOp) -> bool:
+    return bool(getattr(op, "urgent", True))
+
+
 class _Statements:
     """A plain list of statements whose caller awaits the commit."""
+
+    urgent = True
 
     def __init__(self, statements: list[Statement], future: asyncio.Future[None]) -> None:
         self._statements = statements
@@ -131,33 +150,76 @@ class _Statements:
 
 
 class Database:
-    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
-        self._conn = conn
+    """Reads through aiosqlite; writes through the writer thread, which groups them into commits.
+
+    An urgent write (someone awaits it) is handed over at once. Background writes (audit events
+    nobody waits for) are held back and handed over just before the next urgent write, so they
+    ride in its commit; with no urgent write for ``linger_s``, or on ``wake()``, they go alone.
+    Background writes are handed over one hand-over at a time: the audit log numbers its events
+    when they are handed over, and only the latest numbered batch can give its numbers back.
+    Writes commit in the order they were handed over.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path, writer: SqliteWriter,
+                 linger_s: float = DEFAULT_LINGER_S) -> None:
+        self._conn = conn  # reads only
         self.path = path
-        self._queue: asyncio.Queue[WriteOp | None] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
-        self.commits = 0
+        self.sqlite_writer = writer
+        self.linger_s = linger_s
+        self._held: deque[WriteOp] = deque()  # background writes not yet handed over
+        self._background_out = 0  # background writes handed over, not yet done
+        self._out = 0  # all writes handed over, not yet done
+        self._linger: asyncio.TimerHandle | None = None
+        self._due = False  # held writes go as soon as the writer takes background writes again
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self._closed = False
+
+    @property
+    def commits(self) -> int:
+        """Transactions committed so far (many writes share one)."""
+        return self.sqlite_writer.commits
 
     @classmethod
-    async def open(cls, path: Path, busy_timeout_ms: int = 2000) -> Database:
+    async def open(cls, path: Path, busy_timeout_ms: int = 2000, linger_s: float = DEFAULT_LINGER_S) -> Database:
+        pragmas = (*DURABLE_PRAGMAS, f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        writer = SqliteWriter(path, pragmas)
         try:
+            await writer.open(SCHEMA)  # first: it creates the schema and switches the file to WAL
             conn = await aiosqlite.connect(path, isolation_level=None)
-            await conn.execute("PRAGMA journal_mode=WAL")
-            await conn.execute("PRAGMA synchronous=FULL")
-            await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            await conn.executescript(SCHEMA)
         except sqlite3.Error as exc:
+            await writer.close()
             raise StorageUnavailable(f"cannot open database {path}: {exc}") from None
-        db = cls(conn, path)
-        db._writer = asyncio.create_task(db._write_loop(), name="db-writer")
-        return db
+        try:
+            for pragma in pragmas:
+                await conn.execute(pragma)
+        except sqlite3.Error as exc:
+            await conn.close()
+            await writer.close()
+            raise StorageUnavailable(f"cannot open database {path}: {exc}") from None
+        return cls(conn, path, writer, linger_s)
 
     def submit(self, op: WriteOp) -> None:
         """Queue a write; ``op`` learns the outcome through its callbacks."""
-        if self._writer is None or self._writer.done():
+        if self._closed:
             op.failed(StorageUnavailable("database is closed"))
             return
-        self._queue.put_nowait(op)
+        self._idle.clear()
+        if _urgent(op):
+            self._release_held()
+            self._hand_over(op, background=False)
+            return
+        self._held.append(op)
+        if self._closing:
+            self._release_held(now=True)
+        elif self._linger is None:
+            self._linger = asyncio.get_running_loop().call_later(self.linger_s, self._linger_over)
+
+    def wake(self) -> None:
+        """A held background write has become urgent (someone now waits for it): send it now."""
+        if any(_urgent(op) for op in self._held):
+            self._release_held(now=True)
 
     async def write(self, statements: list[Statement]) -> None:
         """Run statements in a group-committed transaction; return once they are on disk."""
@@ -167,8 +229,10 @@ class Database:
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         try:
-            async with self._conn.execute(sql, params) as cur:
-                return list(await cur.fetchall())
+            # One crossing that runs the statement to its end: a statement left open between two
+            # crossings would hold its read snapshot, and reads overlapping it would not see
+            # commits made since (a repeat of a just-completed order would find no reply).
+            return list(await self._conn.execute_fetchall(sql, params))
         except sqlite3.Error as exc:
             raise StorageUnavailable(f"database read failed: {exc}") from None
 
@@ -177,64 +241,67 @@ class Database:
         return rows[0] if rows else None
 
     async def close(self) -> None:
-        """Flush every queued write, then close the connection."""
-        if self._writer is not None:
-            self._queue.put_nowait(None)
-            await self._writer
-            self._writer = None
+        """Commit every queued write (no lingering), then close both connections."""
+        if self._closed:
+            return
+        self._closing = True
+        self._release_held(now=True)
+        await self._idle.wait()
+        self._closed = True
+        await self.sqlite_writer.close()
         await self._conn.close()
 
-    async def _write_loop(self) -> None:
-        while True:
-            first = await self._queue.get()
-            batch: list[WriteOp] = []
-            stop = first is None
-            if first is not None:
-                batch.append(first)
-            while not self._queue.empty():
-                item = self._queue.get_nowait()
-                if item is None:
-                    stop = True
-                else:
-                    batch.append(item)
-            if batch:
-                await self._commit_batch(batch)
-            if stop:
-                return
+    def _linger_over(self) -> None:
+        self._linger = None
+        self._release_held(now=True)
 
-    async def _commit_batch(self, batch: list[WriteOp]) -> None:
-        try:
-            await self._run_transaction(batch)
-        except sqlite3.Error as exc:
-            if len(batch) == 1:
-                self._fail(batch[0], exc)
-                return
-            # One bad op must not fail its neighbours: retry each alone.
-            for op in batch:
-                try:
-                    await self._run_transaction([op])
-                except sqlite3.Error as single_exc:
-                    self._fail(op, single_exc)
-                else:
-                    op.committed()
+    def _release_held(self, now: bool = False) -> None:
+        """Hand the held background writes over, unless earlier ones are still out (then as soon
+        as they are back, if ``now``)."""
+        if now:
+            self._due = True
+        if not self._held:
             return
-        for op in batch:
-            op.committed()
+        if self._background_out:
+            return
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        self._due = False
+        while self._held:
+            self._hand_over(self._held.popleft(), background=True)
 
-    async def _run_transaction(self, ops: list[WriteOp]) -> None:
-        await self._conn.execute("BEGIN IMMEDIATE")
+    def _hand_over(self, op: WriteOp, background: bool) -> None:
         try:
-            for op in ops:
-                for sql, params in op.statements():
-                    await self._conn.execute(sql, params)
-            await self._conn.execute("COMMIT")
-            self.commits += 1
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have rolled back already
-                await self._conn.execute("ROLLBACK")
-            raise
+            statements = list(op.statements())
+        except Exception as exc:  # a bug building one op's rows must not stop the others
+            log.exception("building a write failed")
+            op.failed(StorageUnavailable(f"database write could not be prepared: {exc}"))
+            self._settle_idle()
+            return
+        self._out += 1
+        self._background_out += background
+        self.sqlite_writer.submit(statements, lambda error: self._done(op, background, error))
+
+    def _done(self, op: WriteOp, background: bool, error: BaseException | None) -> None:
+        self._out -= 1
+        if background:
+            self._background_out -= 1
+            if self._due or self._closing:
+                self._release_held(now=True)
+            elif self._held and self._linger is None:
+                self._linger = asyncio.get_running_loop().call_later(self.linger_s, self._linger_over)
+        if error is None:
+            op.committed()
+        else:
+            self._fail(op, error)
+        self._settle_idle()
+
+    def _settle_idle(self) -> None:
+        if not self._out and not self._held:
+            self._idle.set()
 
     @staticmethod
-    def _fail(op: WriteOp, exc: sqlite3.Error) -> None:
+    def _fail(op: WriteOp, exc: BaseException) -> None:
         log.error("database write failed: %s", exc)
         op.failed(StorageUnavailable(f"database write failed: {exc}"))

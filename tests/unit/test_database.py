@@ -110,11 +110,6 @@ async def test_opening_a_directory_is_storage_unavailable_and_leaves_no_thread(t
     assert threads_left_behind(before) == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: ordod/storage/database.py Database.open does not close the aiosqlite connection when a PRAGMA "
-    "or the schema fails after connect, leaking its worker thread",
-    strict=True,
-)
 async def test_opening_a_file_that_is_not_a_database_leaves_no_connection_open(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -162,11 +157,6 @@ class _ExplodingOp:
         self.future.set_exception(exc)
 
 
-@pytest.mark.xfail(
-    reason="BUG: ordod/storage/database.py _commit_batch catches only sqlite3.Error; any other exception from a "
-    "WriteOp kills the writer task, strands its batch's callers and fails every later write",
-    strict=True,
-)
 async def test_an_op_that_cannot_build_its_statements_fails_alone_and_the_writer_survives(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "ordo.db")
     future: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -1,0 +1,39 @@
+"""How long and how often each figure is measured. The defaults fit in about 4 minutes on a
+2-core machine; ``quick`` is a smoke run of the whole pipeline in well under a minute."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    reps: int = 5
+    """Repetitions of every figure; the table shows their median and their min-max spread."""
+    warmup_s: float = 0.3
+    """Each closed-loop run sends for this long before it starts counting."""
+    latency_orders: int = 2000
+    """Figure 1: sequential orders per repetition (p99.9 needs at least 1,000)."""
+    concurrency: tuple[int, ...] = (1, 16, 64)
+    """Figure 2: concurrent clients."""
+    throughput_s: float = 2.0
+    """Figure 2: measured seconds per concurrency level."""
+    commit_s: float = 2.0
+    """Figure 3: seconds of raw one-row commits."""
+    fanout_orders: int = 25
+    """Figure 4: sequential orders through brokers at 50 ms and 80 ms."""
+    kill_switch_s: float = 3.0
+    """Figure 5: seconds of kill-switch flips under load."""
+    audit_s: float = 2.0
+    """Figure 6: seconds of order load while a subscriber counts audit events."""
+    pubsub_events: int = 100_000
+    """Figure 6 baseline: events flooded through a bare PUB socket."""
+    rss_orders: int = 100_000
+    """Figure 7: orders the daemon has placed when its memory is read."""
+    load_clients: int = 64
+    """Figures 3, 5 and 6: the concurrency of the order load."""
+
+    @classmethod
+    def quick(cls) -> Settings:
+        return cls(reps=2, warmup_s=0.1, latency_orders=300, throughput_s=0.5, commit_s=0.5, fanout_orders=5,
+                   kill_switch_s=0.7, audit_s=0.5, pubsub_events=20_000, rss_orders=5_000)
