@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 run: $(STAMP)  ## daemon on two paper brokers + the TUI; quitting the TUI stops the daemon
 	$(BIN)/ordo up
 
-test: $(STAMP) tools  ## the whole suite
+test: $(STAMP) tools lint  ## lint, then the whole suite
 	$(BIN)/python -m pytest
 
 tools:  ## programs the tests drive: tmux for the terminal tests, systemd-analyze for the unit file

@@ -14,15 +14,21 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from ordo_shared.client_config import ClientSettings
+from ordo_shared.models import OrderRecord
 from ordo_tui.controller import DeskController, DeskOptions
 from ordo_tui.errors import TuiError, describe
 from ordo_tui.link import DaemonLink, DeskLink
 from ordo_tui.messages import ActionFailed
+from ordo_tui.model.kill_switch import KillSwitchChange, active_scopes
+from ordo_tui.model.order_actions import OrderAction, cancel_of, holdings, open_holdings
+from ordo_tui.model.submissions import Submission
 from ordo_tui.screens.confirm_order import ConfirmOrder
 from ordo_tui.screens.help import HelpScreen
 from ordo_tui.screens.kill_switch import EngageKillSwitch, ReleaseKillSwitch
 from ordo_tui.screens.login import LoginScreen
 from ordo_tui.screens.main import MainScreen
+from ordo_tui.screens.order_action import ConfirmCancel, ModifyOrder
+from ordo_tui.widgets.blotter.table import Blotter
 from ordo_tui.widgets.kill_switch.banner import KillSwitchBanner
 from ordo_tui.widgets.order_entry.form import OrderForm
 
@@ -36,6 +42,7 @@ class OrdoApp(App[int]):
         Binding("ctrl+k", "kill_switch", "Kill switch", priority=True),
         Binding("ctrl+s", "send_order", "Send", priority=True),
         Binding("ctrl+o", "focus_order", "Order", priority=True),
+        Binding("ctrl+b", "focus_blotter", "Orders", priority=True),
         Binding("ctrl+f", "focus_filter", "Filter", priority=True),
         Binding("ctrl+r", "reconnect", "Reconnect", priority=True),
         Binding("ctrl+l", "login", "Login", priority=True, show=False),  # in help and the palette
@@ -78,21 +85,40 @@ class OrdoApp(App[int]):
     # -- actions ----------------------------------------------------------------------
 
     def action_kill_switch(self) -> None:
-        if isinstance(self.screen, ModalScreen):
-            return  # one dialog at a time
+        """The emergency key: release when the global switch is on, engage otherwise."""
         state = self.desk.banner.state
         if state is not None and state.active:
-            self.push_screen(ReleaseKillSwitch(state), self._released)
+            self.action_release_kill_switch()
         else:
-            self.push_screen(EngageKillSwitch(), self._engaged)
+            self.action_engage_kill_switch()
 
-    def _engaged(self, reason: str | None) -> None:
-        if reason is not None:
-            self.controller.set_kill_switch(True, reason)
+    def action_engage_kill_switch(self) -> None:
+        if isinstance(self.screen, ModalScreen):
+            return  # one dialog at a time
+        snapshot = self.desk.health.snapshot
+        brokers = [b.broker_id for b in snapshot.brokers] if snapshot else []
+        self.push_screen(EngageKillSwitch(self.desk.banner.state, brokers), self._engage_chosen)
 
-    def _released(self, confirmed: bool | None) -> None:
-        if confirmed:
-            self.controller.set_kill_switch(False, "released from the TUI")
+    def action_release_kill_switch(self, scope: str | None = None) -> None:
+        state = self.desk.banner.state
+        if isinstance(self.screen, ModalScreen) or state is None:
+            return
+        if not active_scopes(state):
+            self.notify("The kill switch is off and no broker is isolated.", title="Nothing to release")
+            return
+        self.push_screen(ReleaseKillSwitch(state, scope), self._release_chosen)
+
+    def _engage_chosen(self, change: KillSwitchChange | None) -> None:
+        if change is not None and change.active:
+            self.controller.set_kill_switch(change)
+        elif change is not None:
+            # An isolated broker picked in the engage dialog: its release still needs the
+            # explicit yes of the release dialog, once this one is gone.
+            self.call_later(self.action_release_kill_switch, change.scope)
+
+    def _release_chosen(self, change: KillSwitchChange | None) -> None:
+        if change is not None:
+            self.controller.set_kill_switch(change)
 
     def on_kill_switch_banner_toggle(self, message: KillSwitchBanner.Toggle) -> None:
         self.action_kill_switch()
@@ -122,6 +148,54 @@ class OrdoApp(App[int]):
     def action_focus_order(self) -> None:
         self.desk.form.query_one("#symbol").focus()
 
+    def action_focus_blotter(self) -> None:
+        self.desk.blotter.focus()
+
+    # -- cancel and modify the order selected in the blotter ----------------------------
+
+    def on_blotter_action_requested(self, message: Blotter.ActionRequested) -> None:
+        if message.kind == "cancel":
+            self.action_cancel_order()
+        else:
+            self.action_modify_order()
+
+    def _selected_open_order(self, verb: str) -> OrderRecord | None:
+        """The blotter's selected order if something can be done with it; else says why not."""
+        if isinstance(self.screen, ModalScreen):
+            return None
+        record = self.desk.blotter.selected()
+        if record is None:
+            self.notify("Select an order in the blotter first (ctrl+b).", title=f"Nothing to {verb}")
+        elif not open_holdings(record):
+            states = ", ".join(f"{h.state} at {h.broker_id}" for h in holdings(record)) or "no broker accepted it"
+            self.notify(f"{record.order_ref} is not open at any broker ({states}).", title=f"Nothing to {verb}")
+        elif self.controller.actions.sending is not None:
+            self.notify("The previous cancel or modify is still waiting for its answer.", severity="warning")
+        else:
+            return record
+        return None
+
+    def action_cancel_order(self) -> None:
+        record = self._selected_open_order("cancel")
+        action = cancel_of(record) if record is not None else None
+        if record is None or action is None:
+            return
+        submission = self.controller.actions.prepare(action)
+        self.push_screen(ConfirmCancel(record, submission), lambda ok: self._act(submission) if ok else None)
+
+    def action_modify_order(self) -> None:
+        record = self._selected_open_order("modify")
+        if record is not None:
+            self.push_screen(ModifyOrder(record), self._modified)
+
+    def _modified(self, action: OrderAction | None) -> None:
+        if action is not None:
+            self._act(self.controller.actions.prepare(action))
+
+    def _act(self, submission: Submission[OrderAction]) -> None:
+        if not self.controller.act(submission):
+            self.notify("The previous cancel or modify is still waiting for its answer.", severity="warning")
+
     def action_focus_filter(self) -> None:
         self.desk.audit.query_one("#audit-types").focus()
 
@@ -140,6 +214,17 @@ class OrdoApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield SystemCommand("Kill switch", "Engage or release the kill switch", self.action_kill_switch)
+        yield SystemCommand("Kill switch: engage, isolate or flatten",
+                            "Stop everything or one broker; optionally cancel every open order in scope",
+                            self.action_engage_kill_switch)
+        yield SystemCommand("Kill switch: release", "Release the global switch or an isolated broker",
+                            self.action_release_kill_switch)
+        yield SystemCommand("Cancel order", "Cancel the order selected in the blotter at every broker holding it",
+                            self.action_cancel_order)
+        yield SystemCommand("Modify order", "Change the quantity or price of the order selected in the blotter",
+                            self.action_modify_order)
+        yield SystemCommand("Orders blotter", "Jump to the orders blotter to select an order",
+                            self.action_focus_blotter)
         yield SystemCommand("Send order", "Check the order form and confirm the fan-out", self.action_send_order)
         yield SystemCommand("Order entry", "Jump to the order form", self.action_focus_order)
         yield SystemCommand("Filter audit", "Filter the audit stream by type", self.action_focus_filter)

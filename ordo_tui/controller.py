@@ -10,10 +10,10 @@ that fails is simply redone at the next reconnect.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential, wait_random
@@ -22,11 +22,23 @@ from textual.message import Message
 from textual.worker import Worker
 
 from ordo_shared.client import DaemonUnreachable, RemoteError
-from ordo_shared.models import Event, HealthSnapshot, KillSwitchState, OrderRecord
-from ordo_tui.errors import BadReply, KillSwitchNotChanged, LoginNotDone, OrderRefused, OrderUnconfirmed
+from ordo_shared.models import Event, HealthSnapshot, KillSwitchState, OrderRecord, OrderSpec
+from ordo_tui.errors import (
+    ActionRefused,
+    ActionUnconfirmed,
+    BadReply,
+    KillSwitchNotChanged,
+    LoginNotDone,
+    OrderRefused,
+    OrderUnconfirmed,
+    TuiError,
+)
 from ordo_tui.link import DeskLink, LoginAnswer
 from ordo_tui.messages import (
+    ActionAnswered,
+    ActionSending,
     AuditBatch,
+    Flattened,
     HealthReceived,
     KillSwitchPending,
     KillSwitchReceived,
@@ -35,17 +47,23 @@ from ordo_tui.messages import (
     LoginRefused,
     LoginStarted,
     OrderAnswered,
+    OrderRefreshed,
     OrderResolved,
     OrderSending,
     OrdersLoaded,
 )
 from ordo_tui.model.audit_sequence import AuditSequencer
+from ordo_tui.model.kill_switch import KillSwitchChange
 from ordo_tui.model.link_status import LinkStatus
-from ordo_tui.model.submissions import Submission, SubmissionTracker, new_key
+from ordo_tui.model.order_actions import OrderAction
+from ordo_tui.model.refresh import BlotterRefresh
+from ordo_tui.model.submissions import OrderSubmission, Submission, SubmissionTracker, new_key
 
 # The daemon answered this, so nothing was placed yet; the order is still being worked on.
 _STILL_IN_FLIGHT = "IDEMPOTENCY_KEY_IN_FLIGHT"
 _REPLAY_PAGE = 1000
+S = TypeVar("S")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -62,7 +80,8 @@ class DeskOptions:
     """Live events are handed to the screen in batches this often."""
     blotter_cap: int = 200
     orders_min_interval_s: float = 0.25
-    """Blotter refreshes triggered by the stream are at most this frequent."""
+    """Blotter refreshes triggered by the stream (a reload, or the orders that changed) are at
+    most this frequent."""
     key_factory: Callable[[], str] = new_key
 
 
@@ -71,7 +90,8 @@ class DeskController:
         self.app = app
         self.link = link
         self.options = options
-        self.tracker = SubmissionTracker(options.key_factory)
+        self.tracker: SubmissionTracker[OrderSpec] = SubmissionTracker(options.key_factory)
+        self.actions: SubmissionTracker[OrderAction] = SubmissionTracker(options.key_factory)
         self.sequencer = AuditSequencer()
         self.status = LinkStatus("connecting", link.endpoint)
         self._post: Callable[[Message], object] = lambda message: None
@@ -81,7 +101,7 @@ class DeskController:
         self._stream_health: HealthSnapshot | None = None
         self._restart_audit = False
         self._replaying = False
-        self._orders_dirty = False
+        self._refresh = BlotterRefresh()
         self._orders_running = False
 
     def start(self, post: Callable[[Message], object]) -> None:
@@ -175,8 +195,8 @@ class DeskController:
                 state = _kill_switch_from(event)
                 if state is not None:
                     self._post(KillSwitchReceived(state))
-        if any(event.type.startswith("order.") for event in events):
-            self.orders_dirty()
+        self._refresh.note(events)
+        self._refresh_blotter()
 
     def _check_audit_head(self, head: int) -> None:
         seq = self.sequencer
@@ -213,18 +233,34 @@ class DeskController:
 
     # -- orders -----------------------------------------------------------------------
 
-    def orders_dirty(self) -> None:
-        self._orders_dirty = True
-        if not self._orders_running:
+    def orders_dirty(self, order_ref: str | None = None) -> None:
+        """Reload the blotter (or just ``order_ref``'s row) soon."""
+        if order_ref is None:
+            self._refresh.reload()
+        else:
+            self._refresh.row(order_ref)
+        self._refresh_blotter()
+
+    def _refresh_blotter(self) -> None:
+        if self._refresh and not self._orders_running:
             self._orders_running = True
             self._run(self._refresh_orders(), "orders")
 
     async def _refresh_orders(self) -> None:
         try:
-            while self._orders_dirty:
-                self._orders_dirty = False
-                orders = await self.link.list_orders(self.options.blotter_cap)
-                self._post(OrdersLoaded(orders))
+            while self._refresh:
+                refs = self._refresh.take()
+                if refs is None:
+                    orders = await self.link.list_orders(self.options.blotter_cap)
+                    self._post(OrdersLoaded(orders))
+                else:
+                    orders = []
+                    for ref in refs:
+                        try:
+                            orders.append(await self.link.get_order(ref))
+                        except RemoteError:
+                            continue  # NOT_FOUND: nothing to show for it
+                        self._post(OrderRefreshed(orders[-1]))
                 self._settle_from(orders)
                 await asyncio.sleep(self.options.orders_min_interval_s)
         finally:
@@ -241,7 +277,7 @@ class DeskController:
                 self._post(OrderResolved(record))
                 return
 
-    def submit(self, submission: Submission) -> bool:
+    def submit(self, submission: OrderSubmission) -> bool:
         """Send the order; False if another one is still waiting for its answer."""
         if self.tracker.sending is not None:
             return False
@@ -250,40 +286,68 @@ class DeskController:
         self._run(self._place(submission), "submit")
         return True
 
-    async def _place(self, submission: Submission) -> None:
-        try:
-            reply = await self.link.place_order(submission.key, submission.spec)
-        except DaemonUnreachable as exc:
-            raise OrderUnconfirmed(submission, str(exc)) from None
-        except RemoteError as exc:
-            if exc.remote_code == _STILL_IN_FLIGHT:
-                raise OrderUnconfirmed(submission, "the daemon is still working on this order") from None
-            self.tracker.settled(submission.key)
-            raise OrderRefused(submission, exc) from None
-        finally:
-            self.tracker.finished(submission)
-        self.tracker.settled(submission.key)
+    async def _place(self, submission: OrderSubmission) -> None:
+        reply = await self._answer(self.tracker, submission, self.link.place_order(submission.key, submission.spec),
+                                   lambda cause: OrderUnconfirmed(submission, cause),
+                                   lambda exc: OrderRefused(submission, exc))
         self._post(OrderAnswered(submission, reply))
         self.orders_dirty()
 
+    def act(self, submission: Submission[OrderAction]) -> bool:
+        """Send a cancel or modify; False if another one is still waiting for its answer."""
+        if self.actions.sending is not None:
+            return False
+        self.actions.sent(submission)
+        self._post(ActionSending(submission))
+        self._run(self._act(submission), "action")
+        return True
+
+    async def _act(self, submission: Submission[OrderAction]) -> None:
+        reply = await self._answer(self.actions, submission, self.link.act_on_order(submission.key, submission.spec),
+                                   lambda cause: ActionUnconfirmed(submission, cause),
+                                   lambda exc: ActionRefused(submission, exc))
+        self._post(ActionAnswered(submission, reply))
+        self.orders_dirty(reply.order_ref)
+
+    @staticmethod
+    async def _answer(tracker: SubmissionTracker[S], submission: Submission[S], call: Awaitable[R],
+                      unconfirmed: Callable[[str], TuiError], refused: Callable[[RemoteError], TuiError]) -> R:
+        """The reply to a keyed request. Without one (no answer, or the daemon still busy with
+        the key) the key stays unresolved, so doing the same again re-sends it as is."""
+        try:
+            reply = await call
+        except DaemonUnreachable as exc:
+            raise unconfirmed(str(exc)) from None
+        except RemoteError as exc:
+            if exc.remote_code == _STILL_IN_FLIGHT:
+                raise unconfirmed("the daemon is still working on it") from None
+            tracker.settled(submission.key)
+            raise refused(exc) from None
+        finally:
+            tracker.finished(submission)
+        tracker.settled(submission.key)
+        return reply
+
     # -- kill switch ------------------------------------------------------------------
 
-    def set_kill_switch(self, active: bool, reason: str) -> None:
-        self._post(KillSwitchPending(active))
-        self._run(self._kill(active, reason), "kill")
+    def set_kill_switch(self, change: KillSwitchChange) -> None:
+        self._post(KillSwitchPending(change))
+        self._run(self._kill(change), "kill")
 
-    async def _kill(self, active: bool, reason: str) -> None:
+    async def _kill(self, change: KillSwitchChange) -> None:
         try:
-            state = await self.link.set_kill_switch(active, reason)
+            reply = await self.link.set_kill_switch(change)
         except DaemonUnreachable as exc:
-            raise KillSwitchNotChanged(active, f"no answer ({exc}); watch the banner for the daemon's state",
+            later = "; a flatten's results show in the audit stream (kill_switch.flattened)" if change.flatten else ""
+            raise KillSwitchNotChanged(change, f"no answer ({exc}); watch the banner for the daemon's state{later}",
                                        confirmed=False) from None
         except RemoteError as exc:
-            raise KillSwitchNotChanged(active, str(exc)) from None
+            raise KillSwitchNotChanged(change, str(exc)) from None
         finally:
             self._post(KillSwitchPending(None))
-        self._post(KillSwitchReceived(state))
-
+        self._post(KillSwitchReceived(reply.kill_switch))
+        if change.flatten:
+            self._post(Flattened(change, reply.flatten or []))
 
     # -- the daily broker login ------------------------------------------------------
 

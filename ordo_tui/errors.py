@@ -10,7 +10,9 @@ from pydantic import ValidationError
 from ordo_shared.client import DaemonUnreachable, RemoteError
 
 if TYPE_CHECKING:
-    from ordo_tui.model.submissions import Submission
+    from ordo_tui.model.kill_switch import KillSwitchChange
+    from ordo_tui.model.order_actions import OrderAction
+    from ordo_tui.model.submissions import OrderSubmission, Submission
 
 Severity = Literal["information", "warning", "error"]
 
@@ -41,7 +43,7 @@ class OrderUnconfirmed(TuiError):
     title = "Order not confirmed"
     severity = "warning"
 
-    def __init__(self, submission: Submission, cause: str) -> None:
+    def __init__(self, submission: OrderSubmission, cause: str) -> None:
         super().__init__(f"{cause}. The order may or may not have been placed: send it again to "
                          "re-send with the same idempotency key (it is never placed twice).")
         self.submission = submission
@@ -52,20 +54,43 @@ class OrderRefused(TuiError):
 
     title = "Order refused"
 
-    def __init__(self, submission: Submission, error: RemoteError) -> None:
+    def __init__(self, submission: OrderSubmission, error: RemoteError) -> None:
         super().__init__(f"{error.remote_code}: {error.message}")
         self.submission = submission
         self.code = error.remote_code
         self.field = error.field
 
 
+class ActionUnconfirmed(TuiError):
+    """No answer to a cancel or modify: the key is kept, so doing it again re-sends it as is."""
+
+    severity = "warning"
+
+    def __init__(self, submission: Submission[OrderAction], cause: str) -> None:
+        kind = submission.spec.kind
+        super().__init__(f"{cause}. The {kind} may or may not have reached the brokers: {kind} again to re-send "
+                         "it with the same idempotency key (a repeat gets the daemon's stored answer).",
+                         f"{kind.capitalize()} not confirmed")
+        self.submission = submission
+
+
+class ActionRefused(TuiError):
+    """The daemon refused the cancel or modify as a whole: nothing reached any broker."""
+
+    def __init__(self, submission: Submission[OrderAction], error: RemoteError) -> None:
+        super().__init__(f"{error.remote_code}: {error.message}", f"{submission.spec.kind.capitalize()} refused")
+        self.submission = submission
+        self.code = error.remote_code
+
+
 class KillSwitchNotChanged(TuiError):
     """The daemon refused the change, or (``confirmed=False``) never answered."""
 
-    def __init__(self, active: bool, cause: str, confirmed: bool = True) -> None:
+    def __init__(self, change: KillSwitchChange, cause: str, confirmed: bool = True) -> None:
         title = "Kill switch NOT changed" if confirmed else "Kill switch change unconfirmed"
-        super().__init__(f"turning it {'ON' if active else 'OFF'}: {cause}", title)
-        self.active = active
+        where = "" if change.scope == "global" else f" for {change.scope}"
+        super().__init__(f"turning it {'ON' if change.active else 'OFF'}{where}: {cause}", title)
+        self.change = change
 
 
 class LoginNotDone(TuiError):

@@ -20,6 +20,7 @@ from ordo_shared.client import OrdoClient, subscribe
 from ordo_shared.client_config import ClientSettings
 from ordo_shared.messages import (
     AuditReplayReply,
+    GetOrderReply,
     HealthReply,
     KillSwitchReply,
     ListOrdersReply,
@@ -29,13 +30,15 @@ from ordo_shared.messages import (
 from ordo_shared.models import (
     Event,
     HealthSnapshot,
-    KillSwitchState,
+    OrderActionReply,
     OrderRecord,
     OrderSpec,
     PlaceOrderReply,
     WireModel,
 )
 from ordo_tui.errors import BadReply
+from ordo_tui.model.kill_switch import KillSwitchChange
+from ordo_tui.model.order_actions import OrderAction
 
 _ENVELOPE = frozenset({"v", "id", "ok"})
 M = TypeVar("M", bound=WireModel)
@@ -61,7 +64,8 @@ class LinkTimeouts:
     control_s: float = 5.0
     query_s: float = 5.0
     order_s: float = 20.0
-    """Generous: a broker may be slow and retried; a timeout leaves the outcome unknown."""
+    """Generous: a broker may be slow and retried; a timeout leaves the outcome unknown.
+    Cancels, modifies and a kill switch's flatten wait as long: they call brokers too."""
     login_s: float = 30.0
     """A login step runs several calls at the broker."""
 
@@ -78,7 +82,11 @@ class DeskLink(Protocol):
 
     async def place_order(self, idempotency_key: str, order: OrderSpec) -> PlaceOrderReply: ...
 
-    async def set_kill_switch(self, active: bool, reason: str) -> KillSwitchState: ...
+    async def get_order(self, order_ref: str) -> OrderRecord: ...
+
+    async def set_kill_switch(self, change: KillSwitchChange) -> KillSwitchReply: ...
+
+    async def act_on_order(self, idempotency_key: str, action: OrderAction) -> OrderActionReply: ...
 
     async def audit_replay(self, since: int, limit: int) -> AuditReplayReply: ...
 
@@ -115,7 +123,10 @@ class DaemonLink:
         self._lanes = {
             name: _Lane(OrdoClient(settings.endpoint, settings.token, timeout, context=self._ctx), timeout)
             for name, timeout in (("heartbeat", t.heartbeat_s), ("control", t.control_s),
-                                  ("query", t.query_s), ("orders", t.order_s), ("login", t.login_s))
+                                  ("query", t.query_s), ("orders", t.order_s), ("login", t.login_s),
+                                  # Broker calls on lanes of their own: a slow cancel never holds up
+                                  # the kill switch, and a flatten never holds up releasing a broker.
+                                  ("actions", t.order_s), ("flatten", t.order_s))
         }
 
     @property
@@ -139,10 +150,17 @@ class DaemonLink:
         return await self._call("orders", PlaceOrderReply, "place_order", idempotency_key=idempotency_key,
                                 order=order.model_dump(mode="json", exclude_none=True))
 
-    async def set_kill_switch(self, active: bool, reason: str) -> KillSwitchState:
-        """The global switch. Turning it off is only called after the trader confirmed it."""
-        fields: dict[str, Any] = {"active": active, "reason": reason} if active else {"active": False, "confirm": True}
-        return (await self._call("control", KillSwitchReply, "kill_switch", **fields)).kill_switch
+    async def get_order(self, order_ref: str) -> OrderRecord:
+        return (await self._call("query", GetOrderReply, "get_order", order_ref=order_ref)).order
+
+    async def set_kill_switch(self, change: KillSwitchChange) -> KillSwitchReply:
+        """Turning a scope off is only called after the trader confirmed it."""
+        lane = "flatten" if change.flatten else "control"
+        return await self._call(lane, KillSwitchReply, "kill_switch", **change.fields())
+
+    async def act_on_order(self, idempotency_key: str, action: OrderAction) -> OrderActionReply:
+        return await self._call("actions", OrderActionReply, f"{action.kind}_order", idempotency_key=idempotency_key,
+                                **action.fields())
 
     async def audit_replay(self, since: int, limit: int) -> AuditReplayReply:
         return await self._call("query", AuditReplayReply, "audit_replay", since=since, limit=limit)

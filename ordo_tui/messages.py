@@ -6,10 +6,20 @@ from __future__ import annotations
 from textual.message import Message
 
 from ordo_shared.messages import LoginCompleteReply, LoginStartReply
-from ordo_shared.models import Event, HealthSnapshot, KillSwitchState, OrderRecord, PlaceOrderReply
+from ordo_shared.models import (
+    Event,
+    FlattenResult,
+    HealthSnapshot,
+    KillSwitchState,
+    OrderActionReply,
+    OrderRecord,
+    PlaceOrderReply,
+)
 from ordo_tui.errors import TuiError
+from ordo_tui.model.kill_switch import KillSwitchChange
 from ordo_tui.model.link_status import LinkStatus
-from ordo_tui.model.submissions import Submission
+from ordo_tui.model.order_actions import OrderAction
+from ordo_tui.model.submissions import OrderSubmission, Submission
 
 
 class LinkChanged(Message):
@@ -35,9 +45,18 @@ class KillSwitchReceived(Message):
 class KillSwitchPending(Message):
     """A change was requested and not answered yet (``None``: no longer pending)."""
 
-    def __init__(self, active: bool | None) -> None:
+    def __init__(self, change: KillSwitchChange | None) -> None:
         super().__init__()
-        self.active = active
+        self.change = change
+
+
+class Flattened(Message):
+    """The daemon's report of a flatten: one result per open order and broker."""
+
+    def __init__(self, change: KillSwitchChange, results: list[FlattenResult]) -> None:
+        super().__init__()
+        self.change = change
+        self.results = results
 
 
 class OrdersLoaded(Message):
@@ -47,16 +66,39 @@ class OrdersLoaded(Message):
 
 
 class OrderSending(Message):
-    def __init__(self, submission: Submission) -> None:
+    def __init__(self, submission: OrderSubmission) -> None:
         super().__init__()
         self.submission = submission
 
 
 class OrderAnswered(Message):
-    def __init__(self, submission: Submission, reply: PlaceOrderReply) -> None:
+    def __init__(self, submission: OrderSubmission, reply: PlaceOrderReply) -> None:
         super().__init__()
         self.submission = submission
         self.reply = reply
+
+
+class ActionSending(Message):
+    """A cancel or modify went out and is waiting for its per-broker answer."""
+
+    def __init__(self, submission: Submission[OrderAction]) -> None:
+        super().__init__()
+        self.submission = submission
+
+
+class ActionAnswered(Message):
+    def __init__(self, submission: Submission[OrderAction], reply: OrderActionReply) -> None:
+        super().__init__()
+        self.submission = submission
+        self.reply = reply
+
+
+class OrderRefreshed(Message):
+    """One order as the daemon has it now (its tracking changed, or it was cancelled or modified)."""
+
+    def __init__(self, record: OrderRecord) -> None:
+        super().__init__()
+        self.record = record
 
 
 class OrderResolved(Message):

@@ -104,6 +104,7 @@ class _Batch:
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     events: list[Event] | None = None
     done: bool = False
+    error: BaseException | None = None
 
     @property
     def urgent(self) -> bool:
@@ -129,6 +130,7 @@ class _Batch:
     def failed(self, exc: BaseException) -> None:
         log.error("audit write failed, %d events lost: %s", len(self.pending), exc)
         self.log._unseal(self)
+        self.error = exc
         self.done = True
         for waiter in self.waiters:
             if not waiter.done():
@@ -167,6 +169,8 @@ class AuditLog:
     async def flush(self) -> None:
         """Wait until everything recorded so far is on disk."""
         newest = self._newest
+        if newest is not None and newest.error is not None:
+            raise newest.error  # what was recorded last never reached the disk
         if newest is None or newest.done:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()

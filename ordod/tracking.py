@@ -20,7 +20,7 @@ from typing import Any
 from ordo_shared.models import TERMINAL_STATES, BrokerOrderView, BrokerResult, OrderSpec
 from ordod.audit import AuditLog
 from ordod.brokers.base import BrokerOrderStatus, OrderChange
-from ordod.brokers.errors import BrokerError
+from ordod.brokers.errors import BrokerError, RateLimitExceeded
 from ordod.clock import Clock
 from ordod.config import TrackingConfig
 from ordod.gateway import BrokerGateway
@@ -148,6 +148,9 @@ class OrderTracker:
         """Look up every due open order once; returns how many changed."""
         now = self._clock.time()
         due = [t for t in await self.store.open_orders() if self._due(t, now)]
+        # Longest since its last lookup first (never looked up: first of all), so that orders a
+        # broker's rate limit left out of one pass are the first in the next.
+        due.sort(key=lambda t: self._last_polled.get((t.order_ref, t.broker_id), float("-inf")))
         by_broker: dict[str, list[TrackedOrder]] = {}
         for tracked in due:
             by_broker.setdefault(tracked.broker_id, []).append(tracked)
@@ -161,13 +164,20 @@ class OrderTracker:
             return 0
         changed = 0
         for tracked in orders:
-            self._last_polled[(tracked.order_ref, broker_id)] = self._clock.time()
+            key = (tracked.order_ref, broker_id)
+            polled_at = self._clock.time()
             try:
                 status = await asyncio.wait_for(gateway.adapter.order_status(tracked.view.order_id),
                                                 gateway.retry.call_timeout_s)
+            except RateLimitExceeded as exc:
+                # Not looked up: this order and the rest stay due, and go first next pass.
+                log.debug("status lookups paused broker=%s: %s", broker_id, exc)
+                break
             except (BrokerError, TimeoutError) as exc:
+                self._last_polled[key] = polled_at
                 log.debug("status lookup failed order_ref=%s broker=%s: %s", tracked.order_ref, broker_id, exc)
                 continue
+            self._last_polled[key] = polled_at
             if _changed(tracked.view, status):
                 await self._apply(tracked, status)
                 changed += 1

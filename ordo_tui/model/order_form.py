@@ -15,7 +15,7 @@ from ordo_shared.models import PRICED_TYPES, TRIGGERED_TYPES, OrderSpec
 FIELDS = ("symbol", "side", "qty", "order_type", "price", "trigger_price", "product", "validity", "brokers")
 FieldErrors = dict[str, str]
 
-_FRIENDLY: dict[tuple[str, str], str] = {
+FRIENDLY: dict[tuple[str, str], str] = {
     ("symbol", "string_pattern_mismatch"): "exchange:symbol, e.g. NSE:SBIN-EQ",
     ("qty", "greater_than"): "must be at least 1",
     ("qty", "less_than_equal"): "at most 10,000,000",
@@ -57,15 +57,17 @@ def build_order(values: FormValues) -> OrderSpec | FieldErrors:
         "product": values.product,
         "validity": values.validity,
     }
-    qty = _parse(values.qty, int, "a whole number, e.g. 10", errors, "qty")
+    qty = parse_number(values.qty, int, "a whole number, e.g. 10", errors, "qty")
     if qty is not None:
         data["qty"] = qty
     if needs_price(values.order_type):
-        price = _parse(values.price, float, f"required for {values.order_type}, e.g. 500.50", errors, "price")
+        price = parse_number(values.price, float, f"required for {values.order_type}, e.g. 500.50", errors,
+                             "price")
         if price is not None:
             data["price"] = price
     if needs_trigger(values.order_type):
-        trigger = _parse(values.trigger_price, float, f"required for {values.order_type}", errors, "trigger_price")
+        trigger = parse_number(values.trigger_price, float, f"required for {values.order_type}", errors,
+                               "trigger_price")
         if trigger is not None:
             data["trigger_price"] = trigger
     if values.brokers:
@@ -79,7 +81,7 @@ def build_order(values: FormValues) -> OrderSpec | FieldErrors:
             field = str(err["loc"][0]) if err["loc"] else "order"
             if (err["type"] == "missing" and field in errors) or (field == "order" and errors):
                 continue  # already explained at a field by the parse step above
-            errors.setdefault(field, _FRIENDLY.get((field, err["type"]), err["msg"]))
+            errors.setdefault(field, FRIENDLY.get((field, err["type"]), err["msg"]))
         return errors
     return errors or spec
 
@@ -90,7 +92,9 @@ def field_error(values: FormValues, field: str) -> str | None:
     return result.get(field) if isinstance(result, dict) else None
 
 
-def _parse(text: str, kind: type[int] | type[float], hint: str, errors: FieldErrors, field: str) -> int | float | None:
+def parse_number(text: str, kind: type[int] | type[float], hint: str, errors: FieldErrors,
+                 field: str) -> int | float | None:
+    """``text`` as a number (commas and underscores allowed), or ``None`` with ``hint`` in ``errors``."""
     text = text.strip().replace(",", "").replace("_", "")
     if not text:
         errors[field] = hint if field != "qty" else "required, " + hint

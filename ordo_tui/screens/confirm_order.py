@@ -13,13 +13,29 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from ordo_tui.model.formatting import describe_order
-from ordo_tui.model.submissions import Submission
+from ordo_tui.model.submissions import OrderSubmission
 
 
-class ConfirmOrder(ModalScreen[bool]):
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question whose yes is the focused button (``#confirm``, Enter) and whose no is
+    ``#cancel`` or Esc. Subclasses compose the question and both buttons."""
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(False)", "Cancel")]
 
-    def __init__(self, submission: Submission, kill_switch_on: bool) -> None:
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(False)
+
+
+class ConfirmOrder(ConfirmDialog):
+    def __init__(self, submission: OrderSubmission, kill_switch_on: bool) -> None:
         super().__init__()
         self.submission = submission
         self.kill_switch_on = kill_switch_on
@@ -42,14 +58,3 @@ class ConfirmOrder(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button("Send (enter)", id="confirm", variant="error" if spec.side == "SELL" else "success")
                 yield Button("Cancel (esc)", id="cancel")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm", Button).focus()
-
-    @on(Button.Pressed, "#confirm")
-    def _confirm(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(False)

@@ -8,19 +8,24 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ordo_tui.errors import OrderRefused, OrderUnconfirmed
+from ordo_tui.errors import ActionRefused, ActionUnconfirmed, OrderRefused, OrderUnconfirmed
 from ordo_tui.messages import (
+    ActionAnswered,
     ActionFailed,
+    ActionSending,
     AuditBatch,
+    Flattened,
     HealthReceived,
     KillSwitchPending,
     KillSwitchReceived,
     LinkChanged,
     OrderAnswered,
+    OrderRefreshed,
     OrderResolved,
     OrderSending,
     OrdersLoaded,
 )
+from ordo_tui.model.kill_switch import flatten_summary
 from ordo_tui.widgets.audit.stream import AuditStream
 from ordo_tui.widgets.blotter.table import Blotter
 from ordo_tui.widgets.header.connection_bar import ConnectionBar
@@ -86,14 +91,21 @@ class MainScreen(Screen[None]):
         health = message.health
         self.health.show(health)
         self.banner.show(health.kill_switch)
-        self.form.set_brokers(health.brokers)
+        self.form.set_brokers(health.brokers, frozenset(health.kill_switch.isolated))
         self.audit.set_brokers([b.broker_id for b in health.brokers])
 
     def on_kill_switch_received(self, message: KillSwitchReceived) -> None:
         self.banner.show(message.state)
 
     def on_kill_switch_pending(self, message: KillSwitchPending) -> None:
-        self.banner.set_pending(message.active)
+        self.banner.set_pending(message.change.pending if message.change else None)
+
+    def on_flattened(self, message: Flattened) -> None:
+        self.results.flattened(message.change, message.results)
+        failed = any(r.status != "success" for r in message.results)
+        scope = "every broker" if message.change.scope == "global" else message.change.scope
+        self.notify(flatten_summary(message.results), title=f"Flatten at {scope}",
+                    severity="warning" if failed else "information", timeout=10)
 
     def on_orders_loaded(self, message: OrdersLoaded) -> None:
         self.blotter.show_all(message.orders)
@@ -103,6 +115,15 @@ class MainScreen(Screen[None]):
 
     def on_order_answered(self, message: OrderAnswered) -> None:
         self.results.answered(message.submission, message.reply)
+
+    def on_order_refreshed(self, message: OrderRefreshed) -> None:
+        self.blotter.upsert(message.record)
+
+    def on_action_sending(self, message: ActionSending) -> None:
+        self.results.action_sending(message.submission)
+
+    def on_action_answered(self, message: ActionAnswered) -> None:
+        self.results.action_answered(message.submission, message.reply)
 
     def on_order_resolved(self, message: OrderResolved) -> None:
         self.results.resolved(message.record)
@@ -118,3 +139,7 @@ class MainScreen(Screen[None]):
         elif isinstance(error, OrderRefused):
             self.results.refused(error)
             self.form.show_remote_error(error.field, error.message)
+        elif isinstance(error, ActionUnconfirmed):
+            self.results.action_unconfirmed(error)
+        elif isinstance(error, ActionRefused):
+            self.results.action_refused(error)

@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 from pydantic import SecretStr
 
 from ordo_shared.models import OrderSpec
@@ -29,7 +31,7 @@ from ordod.gateway import BrokerGateway
 from ordod.retry import Backoff
 from tests.fakes import fyers as fake_fyers
 from tests.fakes import hdfc as fake_hdfc
-from tests.harness import make_config
+from tests.harness import RawClient, make_config
 
 
 def order(key: str = "k-1", **spec: Any) -> BrokerOrder:
@@ -135,8 +137,10 @@ async def fake_brokers() -> AsyncIterator[tuple[fake_fyers.FakeFyers, fake_hdfc.
 
 
 def real_brokers_config(state_dir: Path, secrets_dir: Path, fyers: fake_fyers.FakeFyers, hdfc: fake_hdfc.FakeHdfc,
-                        **retry: Any) -> Config:
-    """A daemon config with ``adapter = "fyers"`` and ``"hdfc"`` on the fakes, secrets in files."""
+                        tracking: dict[str, Any] | None = None, **retry: Any) -> Config:
+    """A daemon config with ``adapter = "fyers"`` and ``"hdfc"`` on the fakes, secrets in files.
+    ``tracking`` replaces the slow default (status polls would otherwise notice a dead session
+    too, and these tests want the order to be what notices it)."""
     secrets_dir.mkdir(parents=True, exist_ok=True)
     for name, value in {"fyers_secret": fake_fyers.APP_SECRET, "hdfc_key": fake_hdfc.API_KEY,
                         "hdfc_secret": fake_hdfc.API_SECRET, "hdfc_password": fake_hdfc.PASSWORD}.items():
@@ -152,6 +156,22 @@ def real_brokers_config(state_dir: Path, secrets_dir: Path, fyers: fake_fyers.Fa
                      "password": {"file": str(secrets_dir / "hdfc_password")}},
         },
         retry={"initial_backoff_ms": 1, "max_backoff_ms": 5, "lookup_delay_ms": 0, **retry},
-        # Status polls would notice a dead session too; kept slow so the order is what notices it here.
-        tracking={"poll_interval_s": 600, "fast_poll_s": 600},
+        tracking=tracking or {"poll_interval_s": 600, "fast_poll_s": 600},
     )
+
+
+async def login_both(client: RawClient) -> None:
+    """The daily login at both fakes, over the wire: Fyers' browser redirect, HDFC's OTP."""
+    started = await client.call("login_start", broker_id="fyers")
+    assert started["ok"] and started["step"] == "open_url", started
+    # The browser part: Fyers redirects to the registered URI with the auth code.
+    async with aiohttp.ClientSession() as browser, browser.get(started["login_url"], allow_redirects=False) as page:
+        redirect = {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}
+    done = await client.call("login_complete", broker_id="fyers", auth_code=redirect["auth_code"],
+                             state=redirect["state"])
+    assert done["ok"] and done["session"] == "valid", done
+
+    started = await client.call("login_start", broker_id="hdfc")
+    assert (started["ok"], started["step"], started["login_url"]) == (True, "enter_otp", None), started
+    done = await client.call("login_complete", broker_id="hdfc", otp=fake_hdfc.OTP)
+    assert done["ok"] and done["session"] == "valid" and done["session_expires_at"], done

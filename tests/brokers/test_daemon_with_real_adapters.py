@@ -9,7 +9,6 @@ import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import pytest
@@ -19,32 +18,16 @@ from ordod.brokers.base import LoginAnswer, SessionInfo
 from ordod.brokers.fyers.redirect import redirect_paths, register_routes
 from ordod.config import Config, ConfigError
 from ordod.daemon import Daemon
-from tests.brokers.helpers import fake_brokers, real_brokers_config
+from tests.brokers.helpers import fake_brokers, login_both, real_brokers_config
 from tests.fakes import fyers as fy
 from tests.fakes import hdfc as hd
-from tests.harness import ORDER, RawClient, make_config, running_daemon
+from tests.harness import ORDER, make_config, running_daemon
 
 
 @pytest.fixture
 async def fakes() -> AsyncIterator[tuple[fy.FakeFyers, hd.FakeHdfc]]:
     async with fake_brokers() as both:
         yield both
-
-
-async def login_both(client: RawClient) -> None:
-    started = await client.call("login_start", broker_id="fyers")
-    assert started["ok"] and started["step"] == "open_url", started
-    # The browser part: Fyers redirects to the registered URI with the auth code.
-    async with aiohttp.ClientSession() as browser, browser.get(started["login_url"], allow_redirects=False) as page:
-        redirect = {k: v[0] for k, v in parse_qs(urlsplit(page.headers["Location"]).query).items()}
-    done = await client.call("login_complete", broker_id="fyers", auth_code=redirect["auth_code"],
-                             state=redirect["state"])
-    assert done["ok"] and done["session"] == "valid", done
-
-    started = await client.call("login_start", broker_id="hdfc")
-    assert (started["ok"], started["step"], started["login_url"]) == (True, "enter_otp", None), started
-    done = await client.call("login_complete", broker_id="hdfc", otp=hd.OTP)
-    assert done["ok"] and done["session"] == "valid" and done["session_expires_at"], done
 
 
 def sessions(health: dict[str, Any]) -> dict[str, str]:

@@ -14,11 +14,18 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from tests.fakes.server import FakeServer, FaultReplies
+from tests.fakes.server import FakeServer, FaultReplies, Recorded, average_after_fill
 
 APP_ID = "ABCD1234-100"
 APP_SECRET = "fyers-app-secret-for-tests"
 PREFIX = "/api/v3"
+
+# Order-book status codes (FY-DOC): 1 cancelled, 2 traded, 4 transit, 5 rejected, 6 pending, 7 expired.
+CANCELLED, TRADED, REJECTED, PENDING, EXPIRED = 1, 2, 5, 6, 7
+MARGIN_SHORTFALL = "RED:Margin Shortfall:INR 100.00 Available:INR 5.00"
+# Why a cancel is refused, by the order's status (the v2-era order-state codes).
+_NOT_CANCELLABLE = {CANCELLED: (-161, "Order already cancelled"), TRADED: (-162, "Order already traded"),
+                    REJECTED: (-164, "Order already rejected")}
 
 _AUTH = re.compile(r"^([A-Z0-9]+-\d+):(.+)$")
 _SYMBOL = re.compile(r"^(NSE|BSE|MCX):[A-Z0-9&_\-]+$")
@@ -38,8 +45,11 @@ def error(status: int, code: int, message: str, headers: dict[str, str] | None =
 class FyersOrder:
     id: str
     body: dict[str, Any]
-    status: int = 6  # pending
+    status: int = PENDING
     filled: int = 0
+    traded_price: float = 0.0
+    """The average price of the fills so far."""
+    message: str = ""
 
     def row(self) -> dict[str, Any]:
         tag = self.body.get("orderTag")
@@ -47,9 +57,9 @@ class FyersOrder:
             "id": self.id, "id_fyers": secrets.token_hex(8), "exchOrdId": "", "symbol": self.body["symbol"],
             "qty": self.body["qty"], "filledQty": self.filled, "remainingQuantity": self.body["qty"] - self.filled,
             "type": self.body["type"], "side": self.body["side"], "productType": self.body["productType"],
-            "limitPrice": self.body["limitPrice"], "stopPrice": self.body["stopPrice"], "tradedPrice": 0,
-            "orderValidity": self.body["validity"], "status": self.status,
-            "message": "RED:Margin Shortfall:INR 100.00 Available:INR 5.00" if self.status == 5 else "",
+            "limitPrice": self.body["limitPrice"], "stopPrice": self.body["stopPrice"],
+            "tradedPrice": self.traded_price, "orderValidity": self.body["validity"], "status": self.status,
+            "message": self.message,
             "orderDateTime": "01-Jan-2027 10:00:00", "orderTag": f"1:{tag}" if tag else "2:Untagged",
             "segment": 10, "exchange": 10, "source": "API", "offlineOrder": self.body["offlineOrder"],
         }
@@ -129,14 +139,15 @@ class FakeFyers(FakeServer):
         if fault is not None:
             return await self.play(fault, request, lambda: self._book(body), _FAULT_REPLIES)
         order = self._book(body)
-        if order.status == 5:
-            return error(400, -99, order.row()["message"])
+        if order.status == REJECTED:
+            return error(400, -99, order.message)
         return _accepted(order)
 
     def _book(self, body: dict[str, Any]) -> FyersOrder:
         order = FyersOrder(str(next(self._ids)), body)
         if body.get("limitPrice", 0) * body.get("qty", 0) > self.available:
-            order.status = 5  # RMS rejects it after booking, as in the order book rows seen in the wild
+            # RMS rejects it after booking, as in the order book rows seen in the wild
+            order.status, order.message = REJECTED, MARGIN_SHORTFALL
         self.orders.append(order)
         return order
 
@@ -147,7 +158,7 @@ class FakeFyers(FakeServer):
         order = self._find(body.get("id"))
         if order is None or not isinstance(body.get("type"), int):
             return error(400, -51, "Invalid order id")
-        if order.status != 6:
+        if order.status != PENDING:
             return error(400, -99, "Order is not pending; cannot modify")
         order.body = {**order.body, **{k: v for k, v in body.items() if k != "id"}}
         return web.json_response({"s": "ok", "code": 1101, "message": "Successfully modified order", "id": order.id})
@@ -159,13 +170,53 @@ class FakeFyers(FakeServer):
         order = self._find(body.get("id"))
         if order is None:
             return error(400, -51, "Invalid order id")
-        if order.status == 1:
-            return error(400, -161, "Order already cancelled")
-        order.status = 1
+        if order.status != PENDING:
+            return error(400, *_NOT_CANCELLABLE.get(order.status, (-99, "Order is not pending; cannot cancel")))
+        order.status = CANCELLED
         return web.json_response({"s": "ok", "code": 1103, "message": "Successfully cancelled order", "id": order.id})
 
     def _find(self, order_id: Any) -> FyersOrder | None:
         return next((o for o in self.orders if o.id == order_id), None)
+
+    # What the exchange does to a booked order, and what the client asked about it (tests use these)
+
+    def order(self, order_id: str) -> FyersOrder:
+        order = self._find(order_id)
+        if order is None:
+            raise KeyError(f"the fake Fyers has no order {order_id}")
+        return order
+
+    def fill(self, order_id: str, qty: int, price: float) -> None:
+        """A trade of ``qty`` at ``price``. A partly filled order stays pending (6) with
+        ``filledQty`` and the average ``tradedPrice``; the last fill makes it traded (2)."""
+        order = self.order(order_id)
+        assert order.status == PENDING and 0 < qty <= order.body["qty"] - order.filled, (order.status, qty)
+        order.traded_price = average_after_fill(order.filled, order.traded_price, qty, price)
+        order.filled += qty
+        if order.filled == order.body["qty"]:
+            order.status = TRADED
+
+    def reject(self, order_id: str, message: str) -> None:
+        """A late rejection (RMS, exchange): status 5 with the reason in ``message``."""
+        order = self.order(order_id)
+        order.status, order.message = REJECTED, message
+
+    def expire(self, order_id: str) -> None:
+        self.order(order_id).status = EXPIRED
+
+    def status_lookups(self, order_id: str) -> list[Recorded]:
+        """The single-order queries (GET /orders?id=) for this order."""
+        return [r for r in self.calls("GET", "/orders") if r.query.get("id") == order_id]
+
+    def cancels(self, order_id: str) -> list[Recorded]:
+        return [r for r in self.calls("DELETE", "/orders/sync") if self.body_id(r) == order_id]
+
+    def modifies(self, order_id: str) -> list[Recorded]:
+        return [r for r in self.calls("PATCH", "/orders/sync") if self.body_id(r) == order_id]
+
+    @staticmethod
+    def body_id(recorded: Recorded) -> Any:
+        return recorded.body.get("id") if isinstance(recorded.body, dict) else None
 
     async def _orders(self, request: web.Request) -> web.Response:
         if (problem := self._auth_problem(request)) is not None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.server import FakeServer, FaultReplies
+from tests.fakes.server import FakeServer, FaultReplies, Recorded, average_after_fill
 
 API_KEY = "hdfc-api-key-for-tests"
 API_SECRET = "hdfc-api-secret-for-tests"
@@ -81,6 +81,7 @@ class HdfcOrder:
     filled: int = 0
     status_message: str = ""
     reference: str = ""
+    average_price: float = 0.0
 
     def row(self) -> dict[str, Any]:
         b = self.body
@@ -91,7 +92,8 @@ class HdfcOrder:
             "product": b["product"], "order_type": b["order_type"], "validity": b["validity"],
             "price": b["price"], "trigger_price": b["trigger_price"], "quantity": b["quantity"],
             "disclosed_quantity": b.get("disclosed_quantity", 0), "filled_quantity": self.filled,
-            "pending_quantity": b["quantity"] - self.filled, "average_price": 0,
+            "pending_quantity": b["quantity"] - self.filled,
+            "average_price": self.average_price, "total_traded_value": self.average_price * self.filled,
             "status": self.status, "status_message": self.status_message, "status_message_raw": self.status_message,
             "order_timestamp": "01/01/2027 10:00:00", "external_reference_number": self.reference,
         }
@@ -284,6 +286,43 @@ class FakeHdfc(FakeServer):
 
     def _find(self, order_id: str) -> HdfcOrder | None:
         return next((o for o in self.orders if o.order_id == order_id), None)
+
+    # What the exchange does to a booked order, and what the client asked about it (tests use these)
+
+    def order(self, order_id: str) -> HdfcOrder:
+        order = self._find(order_id)
+        if order is None:
+            raise KeyError(f"the fake HDFC has no order {order_id}")
+        return order
+
+    def fill(self, order_id: str, qty: int, price: float) -> None:
+        """A trade of ``qty`` at ``price``; the last fill makes the order "Traded" (the docs'
+        sample). The book's word for a partial fill is undocumented, so a partly filled order
+        stays "Open" with ``filled_quantity``, ``pending_quantity`` and ``average_price``."""
+        order = self.order(order_id)
+        assert order.status == "Open" and 0 < qty <= order.body["quantity"] - order.filled, (order.status, qty)
+        order.average_price = average_after_fill(order.filled, order.average_price, qty, price)
+        order.filled += qty
+        if order.filled == order.body["quantity"]:
+            order.status = "Traded"
+
+    def reject(self, order_id: str, message: str) -> None:
+        """A late rejection (RMS, exchange): "Rejected" with the reason in ``status_message``."""
+        order = self.order(order_id)
+        order.status, order.status_message = "Rejected", message
+
+    def expire(self, order_id: str) -> None:
+        self.order(order_id).status = "Expired"  # the word is undocumented; the adapter reads any case
+
+    def status_lookups(self, order_id: str) -> list[Recorded]:
+        """The single-order queries (GET /oapi/v1/orders/{order_id}) for this order."""
+        return self.calls("GET", f"{V1}/orders/{order_id}")
+
+    def cancels(self, order_id: str) -> list[Recorded]:
+        return self.calls("DELETE", f"{V1}/orders/regular/{order_id}")
+
+    def modifies(self, order_id: str) -> list[Recorded]:
+        return self.calls("PUT", f"{V1}/orders/regular/{order_id}")
 
     async def _orders(self, request: web.Request) -> web.Response:
         if (problem := self._auth_problem(request)) is not None:

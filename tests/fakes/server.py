@@ -77,6 +77,11 @@ def make_jwt(subject: str, expires_at: float, **claims: Any) -> str:
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(payload)}.{secrets.token_urlsafe(16)}"
 
 
+def average_after_fill(filled: int, average: float, qty: int, price: float) -> float:
+    """The average traded price once ``qty`` more trade at ``price`` (how both brokers show fills)."""
+    return (average * filled + price * qty) / (filled + qty)
+
+
 TokenState = Literal["ok", "unknown", "expired"]
 RECORDED = web.RequestKey("recorded", Recorded)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

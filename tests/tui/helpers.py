@@ -4,14 +4,16 @@ the screen to show something (a deadline for behaviour, never a performance figu
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
+from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Input, Select
+from textual.widgets import Input, Select, Static
 
 from ordo_shared.client_config import ClientSettings
 from ordo_tui.app import OrdoApp, make_app
@@ -96,3 +98,20 @@ async def send_order(pilot: Pilot[int]) -> None:
     await pilot.press("ctrl+s")
     await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "ConfirmOrder", "the confirmation")
     await pilot.press("enter")
+
+
+def shown_text(widget: Static, width: int = 100) -> str:
+    """What a panel shows, as plain text (tables and all)."""
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None)
+    console.print(widget.content)
+    return console.export_text()
+
+
+def blotter_lines(app: OrdoApp, order_ref: str) -> list[str]:
+    """The blotter's "at the brokers" cell for an order: one line per broker."""
+    return str(app.desk.blotter.get_row(order_ref)[-1]).splitlines()
+
+
+def notices(app: OrdoApp) -> list[str]:
+    """The notifications raised so far, as "title: message"."""
+    return [f"{n.title}: {n.message}" for n in app._notifications]

@@ -27,7 +27,8 @@ async def test_an_order_placed_through_the_form_shows_both_brokers_in_the_blotte
             assert _by_broker(record) == {"fyers": "success", "hdfc": "success"}
             assert app.desk.results.state == "answered"
             row = [str(cell) for cell in app.desk.blotter.get_row(record.order_ref)]
-            assert "success" in row and "NSE:SBIN-EQ" in row and "500.50" in row
+            assert "NSE:SBIN-EQ" in row and "500.50" in row
+            assert row[-1].splitlines() == ["fyers open", "hdfc  open"]  # accepted, tracked, not filled yet
         assert len(d.paper("fyers").book) == len(d.paper("hdfc").book) == 1
 
 
@@ -40,8 +41,8 @@ async def test_a_partial_success_is_shown_as_such(state_dir: Path) -> None:
         record = app.desk.blotter.book.rows()[0]
         assert record.status == "partial_success"
         assert _by_broker(record) == {"fyers": "success", "hdfc": "error"}
-        row = " ".join(str(cell) for cell in app.desk.blotter.get_row(record.order_ref))
-        assert "partial success" in row and "hdfc ✗ INSUFFICIENT_FUNDS" in row
+        brokers = str(app.desk.blotter.get_row(record.order_ref)[-1])
+        assert brokers.splitlines() == ["fyers open", "hdfc  ✗ INSUFFICIENT_FUNDS"]
         assert app.desk.results.state == "answered"
         assert app.desk.results.headline == f"PARTIAL SUCCESS   {record.order_ref}"
 

@@ -66,7 +66,7 @@ def _spec(qty: int = 1) -> OrderSpec:
 
 
 def test_every_new_order_gets_a_fresh_key() -> None:
-    tracker = SubmissionTracker()
+    tracker: SubmissionTracker[OrderSpec] = SubmissionTracker()
     first = tracker.prepare(_spec())
     tracker.sent(first)
     tracker.finished(first)
@@ -76,7 +76,7 @@ def test_every_new_order_gets_a_fresh_key() -> None:
 
 
 def test_a_resend_of_an_unanswered_order_reuses_its_key() -> None:
-    tracker = SubmissionTracker()
+    tracker: SubmissionTracker[OrderSpec] = SubmissionTracker()
     first = tracker.prepare(_spec())
     tracker.sent(first)
     tracker.finished(first)  # timed out: never settled

@@ -18,7 +18,8 @@ class KillSwitchBanner(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state: KillSwitchState | None = None
-        self.pending: bool | None = None
+        self.pending: str | None = None
+        """What was asked and not yet answered ("isolating hdfc"), for the banner to say."""
         self.stale = True
 
     def on_mount(self) -> None:
@@ -32,8 +33,8 @@ class KillSwitchBanner(Static):
         self.state = state
         self._draw()
 
-    def set_pending(self, active: bool | None) -> None:
-        self.pending = active
+    def set_pending(self, pending: str | None) -> None:
+        self.pending = pending
         self._draw()
 
     def set_stale(self, stale: bool) -> None:
@@ -60,7 +61,7 @@ class KillSwitchBanner(Static):
             isolated = ", ".join(f"{b} ({i.reason or 'no reason'})" for b, i in sorted(state.isolated.items()))
             text.append(f"   ·   isolated: {isolated}", style="bold")
         if self.pending is not None:
-            text.append(f"   [{'engaging' if self.pending else 'releasing'}…]", style="bold blink")
+            text.append(f"   [{self.pending}…]", style="bold blink")
         if self.stale and state is not None:
             text.append("   (last known: daemon not reachable)", style="italic")
         self.update(text)

@@ -107,16 +107,18 @@ class OrderForm(Vertical):
 
     # -- brokers come from the daemon ---------------------------------------------------
 
-    def set_brokers(self, brokers: list[BrokerHealth]) -> None:
+    def set_brokers(self, brokers: list[BrokerHealth], isolated: frozenset[str] = frozenset()) -> None:
+        """Default: route to every enabled broker. A disabled broker cannot be chosen, nor an
+        isolated one (the kill switch would refuse it) until it is released."""
         box = self.query_one("#brokers", Horizontal)
         have = {str(c.name): c for c in box.query(Checkbox).results(Checkbox)}
         for b in brokers:
+            closed = not b.enabled or b.broker_id in isolated
             if b.broker_id not in have:
-                # Default: route to every enabled broker; a disabled one cannot be chosen.
-                box.mount(Checkbox(b.broker_id, value=b.enabled, name=b.broker_id, disabled=not b.enabled,
+                box.mount(Checkbox(b.broker_id, value=b.enabled, name=b.broker_id, disabled=closed,
                                    id=f"broker-{b.broker_id}", compact=True))
-            elif have[b.broker_id].disabled == b.enabled:
-                have[b.broker_id].disabled = not b.enabled
+            elif have[b.broker_id].disabled != closed:
+                have[b.broker_id].disabled = closed
 
     # -- live behaviour -----------------------------------------------------------------
 

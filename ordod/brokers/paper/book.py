@@ -17,7 +17,7 @@ from pathlib import Path
 from ordo_shared.models import BrokerOrderState
 
 
-@dataclass
+@dataclass(slots=True)
 class PaperOrder:
     order_id: str
     tag: str
