@@ -134,6 +134,10 @@ class TrackingConfig(Section):
     """The interval right after placement, when fills and late rejections are most likely."""
     fast_window_s: float = Field(default=10.0, ge=0, le=3600, strict=False)
     """How long after placement the fast interval applies."""
+    max_polls_per_s: float = Field(default=20.0, gt=0, le=10_000, strict=False)
+    """Status lookups per broker per second at most: tracking never crowds out orders, however
+    many rest at a broker (the longest-unpolled go first). Newly accepted orders are picked up
+    within poll_interval_s."""
 
 
 class LimitsConfig(Section):

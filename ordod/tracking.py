@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -128,13 +129,26 @@ class OrderTracker:
         self.config = config
         self._last_polled: dict[tuple[str, str], float] = {}
         self._wake = asyncio.Event()
+        # Open orders as last read from the store: re-read every poll interval or when poked,
+        # not every tick, so thousands of resting orders cost one query per interval.
+        self._open: dict[tuple[str, str], TrackedOrder] = {}
+        self._read_at = float("-inf")
+        self._stale = True
 
     def poke(self, order_ref: str | None = None) -> None:
         """Poll soon: new orders at once, and ``order_ref`` again (after a cancel or a modify)."""
         if order_ref is not None:
             for key in [k for k in self._last_polled if k[0] == order_ref]:
                 del self._last_polled[key]
+        self._stale = True
         self._wake.set()
+
+    async def _open_orders(self, now: float) -> list[TrackedOrder]:
+        if self._stale or now - self._read_at >= self.config.poll_interval_s:
+            self._stale = False
+            self._read_at = now
+            self._open = {(t.order_ref, t.broker_id): t for t in await self.store.open_orders()}
+        return list(self._open.values())
 
     def _due(self, tracked: TrackedOrder, now: float) -> bool:
         last = self._last_polled.get((tracked.order_ref, tracked.broker_id))
@@ -147,7 +161,7 @@ class OrderTracker:
     async def poll_once(self) -> int:
         """Look up every due open order once; returns how many changed."""
         now = self._clock.time()
-        due = [t for t in await self.store.open_orders() if self._due(t, now)]
+        due = [t for t in await self._open_orders(now) if self._due(t, now)]
         # Longest since its last lookup first (never looked up: first of all), so that orders a
         # broker's rate limit left out of one pass are the first in the next.
         due.sort(key=lambda t: self._last_polled.get((t.order_ref, t.broker_id), float("-inf")))
@@ -163,7 +177,11 @@ class OrderTracker:
         if gateway is None:
             return 0
         changed = 0
-        for tracked in orders:
+        # Tracking is background work: a budget per pass keeps it from crowding out orders,
+        # however many orders rest at a broker; the longest-waiting go first next pass.
+        tick = min(self.config.fast_poll_s, self.config.poll_interval_s) / 2
+        budget = max(1, math.ceil(self.config.max_polls_per_s * tick))
+        for tracked in orders[:budget]:
             key = (tracked.order_ref, broker_id)
             polled_at = self._clock.time()
             try:
@@ -189,8 +207,14 @@ class OrderTracker:
                                 "filled_qty": status.filled_qty, "average_price": status.average_price,
                                 "message": status.message}
         self._audit.record("order.updated", order_ref=tracked.order_ref, broker_id=tracked.broker_id, data=data)
+        key = (tracked.order_ref, tracked.broker_id)
         if status.state in TERMINAL_STATES:
-            self._last_polled.pop((tracked.order_ref, tracked.broker_id), None)
+            self._last_polled.pop(key, None)
+            self._open.pop(key, None)
+        elif key in self._open:
+            view = tracked.view.model_copy(update={"state": status.state, "filled_qty": status.filled_qty,
+                                                   "average_price": status.average_price, "message": status.message})
+            self._open[key] = TrackedOrder(tracked.order_ref, tracked.placed_at, view)
 
     async def run(self) -> None:
         tick = min(self.config.fast_poll_s, self.config.poll_interval_s) / 2

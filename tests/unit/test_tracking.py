@@ -1,0 +1,66 @@
+"""The tracker follows open orders within a budget of status lookups per broker."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from ordo_shared.models import BrokerResult, OrderSpec
+from ordod.audit import AuditLog, SqliteAuditStore
+from ordod.brokers.base import BrokerOrderStatus
+from ordod.clock import ManualClock
+from ordod.config import RetryConfig, TrackingConfig
+from ordod.storage.database import Database
+from ordod.tracking import OrderTracker, TrackingStore, track_statements
+from tests.harness import ORDER
+
+
+class CountingBook:
+    """A broker whose orders all stay open; it records which order each lookup asked about."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.filled: set[str] = set()
+
+    async def order_status(self, order_id: str) -> BrokerOrderStatus:
+        self.asked.append(order_id)
+        if order_id in self.filled:
+            return BrokerOrderStatus(order_id, "filled", 1, 500.5)
+        return BrokerOrderStatus(order_id, "open")
+
+
+async def tracker_with_open_orders(db: Database, clock: ManualClock, n: int, **tracking: Any
+                                   ) -> tuple[OrderTracker, CountingBook]:
+    order = OrderSpec.model_validate(ORDER)
+    for i in range(n):
+        result = BrokerResult(broker_id="fyers", status="success", order_id=f"F-{i}")
+        await db.write(track_statements(f"ORD-{i}", order, [result], clock.time()))
+    book = CountingBook()
+    gateway = SimpleNamespace(adapter=book, retry=RetryConfig())
+    audit = AuditLog(db, SqliteAuditStore(db), clock, lambda event: None)
+    await audit.start()
+    config = TrackingConfig(**tracking)
+    return OrderTracker(TrackingStore(db), {"fyers": gateway}, audit, clock, config), book  # type: ignore[dict-item]
+
+
+async def test_lookups_per_pass_stay_within_the_budget_and_take_turns(db: Database, clock: ManualClock) -> None:
+    # 4 lookups/s with a 0.25 s tick: one lookup per pass, whatever the number of open orders.
+    tracker, book = await tracker_with_open_orders(db, clock, 10, poll_interval_s=2.0, fast_poll_s=0.5,
+                                                   max_polls_per_s=4)
+    for _ in range(10):
+        await tracker.poll_once()
+        clock.advance(0.25)
+    assert len(book.asked) == 10
+    assert sorted(book.asked) == sorted(f"F-{i}" for i in range(10)), "each open order gets its turn"
+
+
+async def test_a_fill_is_applied_once_and_the_order_is_no_longer_polled(db: Database, clock: ManualClock) -> None:
+    tracker, book = await tracker_with_open_orders(db, clock, 2, poll_interval_s=60.0, fast_poll_s=0.1,
+                                                   max_polls_per_s=100)
+    book.filled.add("F-0")
+    assert await tracker.poll_once() == 1
+    clock.advance(1.0)
+    book.asked.clear()
+    assert await tracker.poll_once() == 0, "a change already applied is not applied again"
+    assert book.asked == ["F-1"]
+    assert [t.view.state for t in await tracker.store.for_order("ORD-0")] == ["filled"]
