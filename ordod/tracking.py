@@ -68,6 +68,24 @@ def _tracked(row: sqlite3.Row) -> TrackedOrder:
     return TrackedOrder(order_ref=row[11], placed_at=row[12], view=view)
 
 
+@dataclass(slots=True)
+class OpenOrder:
+    """What polling needs of one open order: small, because a desk may have many resting."""
+
+    order_ref: str
+    broker_id: str
+    order_id: str
+    placed_at: float
+    state: str
+    filled_qty: int
+    average_price: float | None
+    message: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.order_ref, self.broker_id)
+
+
 class TrackingStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -77,6 +95,13 @@ class TrackingStore:
             f"SELECT {_COLUMNS} FROM broker_orders WHERE state IN ('open', 'partially_filled')"  # noqa: S608
         )
         return [_tracked(row) for row in rows]
+
+    async def open_for_polling(self) -> list[OpenOrder]:
+        rows = await self._db.fetchall(
+            "SELECT order_ref, broker_id, order_id, placed_at, state, filled_qty, average_price, message "
+            "FROM broker_orders WHERE state IN ('open', 'partially_filled')"
+        )
+        return [OpenOrder(*row) for row in rows]
 
     async def for_order(self, order_ref: str) -> list[TrackedOrder]:
         rows = await self._db.fetchall(
@@ -114,8 +139,8 @@ class TrackingStore:
         )])
 
 
-def _changed(view: BrokerOrderView, status: BrokerOrderStatus) -> bool:
-    return (view.state, view.filled_qty, view.average_price, view.message) != (
+def _changed(order: OpenOrder, status: BrokerOrderStatus) -> bool:
+    return (order.state, order.filled_qty, order.average_price, order.message) != (
         status.state, status.filled_qty, status.average_price, status.message)
 
 
@@ -131,7 +156,7 @@ class OrderTracker:
         self._wake = asyncio.Event()
         # Open orders as last read from the store: re-read every poll interval or when poked,
         # not every tick, so thousands of resting orders cost one query per interval.
-        self._open: dict[tuple[str, str], TrackedOrder] = {}
+        self._open: dict[tuple[str, str], OpenOrder] = {}
         self._read_at = float("-inf")
         self._stale = True
 
@@ -143,14 +168,14 @@ class OrderTracker:
         self._stale = True
         self._wake.set()
 
-    async def _open_orders(self, now: float) -> list[TrackedOrder]:
+    async def _open_orders(self, now: float) -> list[OpenOrder]:
         if self._stale or now - self._read_at >= self.config.poll_interval_s:
             self._stale = False
             self._read_at = now
-            self._open = {(t.order_ref, t.broker_id): t for t in await self.store.open_orders()}
+            self._open = {o.key: o for o in await self.store.open_for_polling()}
         return list(self._open.values())
 
-    def _due(self, tracked: TrackedOrder, now: float) -> bool:
+    def _due(self, tracked: OpenOrder, now: float) -> bool:
         last = self._last_polled.get((tracked.order_ref, tracked.broker_id))
         if last is None:
             return True
@@ -165,14 +190,14 @@ class OrderTracker:
         # Longest since its last lookup first (never looked up: first of all), so that orders a
         # broker's rate limit left out of one pass are the first in the next.
         due.sort(key=lambda t: self._last_polled.get((t.order_ref, t.broker_id), float("-inf")))
-        by_broker: dict[str, list[TrackedOrder]] = {}
+        by_broker: dict[str, list[OpenOrder]] = {}
         for tracked in due:
             by_broker.setdefault(tracked.broker_id, []).append(tracked)
         # Brokers in parallel; one broker's orders in sequence, so its rate limiter sees a steady trickle.
         counts = await asyncio.gather(*(self._poll_broker(b, orders) for b, orders in by_broker.items()))
         return sum(counts)
 
-    async def _poll_broker(self, broker_id: str, orders: list[TrackedOrder]) -> int:
+    async def _poll_broker(self, broker_id: str, orders: list[OpenOrder]) -> int:
         gateway = self._gateways.get(broker_id)
         if gateway is None:
             return 0
@@ -185,7 +210,7 @@ class OrderTracker:
             key = (tracked.order_ref, broker_id)
             polled_at = self._clock.time()
             try:
-                status = await asyncio.wait_for(gateway.adapter.order_status(tracked.view.order_id),
+                status = await asyncio.wait_for(gateway.adapter.order_status(tracked.order_id),
                                                 gateway.retry.call_timeout_s)
             except RateLimitExceeded as exc:
                 # Not looked up: this order and the rest stay due, and go first next pass.
@@ -196,25 +221,22 @@ class OrderTracker:
                 log.debug("status lookup failed order_ref=%s broker=%s: %s", tracked.order_ref, broker_id, exc)
                 continue
             self._last_polled[key] = polled_at
-            if _changed(tracked.view, status):
+            if _changed(tracked, status):
                 await self._apply(tracked, status)
                 changed += 1
         return changed
 
-    async def _apply(self, tracked: TrackedOrder, status: BrokerOrderStatus) -> None:
+    async def _apply(self, tracked: OpenOrder, status: BrokerOrderStatus) -> None:
         await self.store.record_status(tracked.order_ref, tracked.broker_id, status, self._clock.time())
-        data: dict[str, Any] = {"order_id": status.order_id, "old": tracked.view.state, "new": status.state,
+        data: dict[str, Any] = {"order_id": status.order_id, "old": tracked.state, "new": status.state,
                                 "filled_qty": status.filled_qty, "average_price": status.average_price,
                                 "message": status.message}
         self._audit.record("order.updated", order_ref=tracked.order_ref, broker_id=tracked.broker_id, data=data)
-        key = (tracked.order_ref, tracked.broker_id)
+        tracked.state, tracked.filled_qty = status.state, status.filled_qty
+        tracked.average_price, tracked.message = status.average_price, status.message
         if status.state in TERMINAL_STATES:
-            self._last_polled.pop(key, None)
-            self._open.pop(key, None)
-        elif key in self._open:
-            view = tracked.view.model_copy(update={"state": status.state, "filled_qty": status.filled_qty,
-                                                   "average_price": status.average_price, "message": status.message})
-            self._open[key] = TrackedOrder(tracked.order_ref, tracked.placed_at, view)
+            self._last_polled.pop(tracked.key, None)
+            self._open.pop(tracked.key, None)
 
     async def run(self) -> None:
         tick = min(self.config.fast_poll_s, self.config.poll_interval_s) / 2
