@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]  # n
 from multidict import CIMultiDictProxy
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from yarl import URL
 
 from ordod.config import Config
 from ordod.daemon import Daemon
@@ -58,6 +59,8 @@ class SpecChecker:
         return next((tpl for rx, tpl in self._routes if rx.match(path)), None)
 
     def check(self, method: str, path: str, reply: Reply) -> None:
+        # The client sends the path with its dot segments resolved ("/orders/./0" is "/orders/0").
+        path = URL("http://ordo" + path).raw_path
         template = self.template(path)
         operation = self.spec["paths"].get(template, {}).get(method.lower()) if template else None
         self.seen.add((method, template or path, reply.status, reply.code))
