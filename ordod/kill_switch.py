@@ -48,6 +48,8 @@ class SqliteKillSwitchStore:
 
     async def save(self, scope: str, active: Isolation | None) -> None:
         state = active or Isolation()
+        # Priority: the acknowledgement an operator waits for must not queue behind the very
+        # orders being stopped (the in-memory switch has flipped already; this only records it).
         await self._db.write(
             [
                 (
@@ -57,7 +59,8 @@ class SqliteKillSwitchStore:
                     (scope, int(active is not None), state.reason, state.set_by,
                      state.set_at.isoformat() if state.set_at else None),
                 )
-            ]
+            ],
+            priority=True,
         )
 
 

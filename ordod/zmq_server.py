@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -65,22 +67,33 @@ class ZmqServer:
             loop.remove_reader(fd)
 
     def _receive_burst(self) -> bool | None:
-        """Take waiting requests; True if more may be waiting, None once the socket is gone."""
+        """Take waiting requests; True if more may be waiting, None once the socket is gone.
+
+        Within what was taken, an operator's controls start first: the tasks of one burst run
+        in the order they were made, and a kill switch must not wait behind the orders it stops."""
+        burst: list[_Incoming] = []
+        more: bool | None = True
         for _ in range(_RECEIVE_BURST):
             try:
                 frames = self._sync.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                return False
+                more = False
+                break
             except zmq.ZMQError as exc:
                 if exc.errno in (zmq.ETERM, zmq.ENOTSOCK):
-                    return None
-                log.warning("receive failed: %s", exc)
-                return False
+                    more = None
+                else:
+                    log.warning("receive failed: %s", exc)
+                    more = False
+                break
             self.requests += 1
-            task = asyncio.create_task(self._serve(frames))
+            burst.append(_Incoming.read(frames))
+        burst.sort(key=_Incoming.runs_later)  # stable: arrival order otherwise
+        for incoming in burst:
+            task = asyncio.create_task(self._serve(incoming))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return True
+        return more
 
     @property
     def in_progress(self) -> int:
@@ -102,12 +115,11 @@ class ZmqServer:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
 
-    async def _serve(self, frames: list[bytes]) -> None:
-        envelope, body = split_envelope(frames)
-        reply = await self.answer(body)
+    async def _serve(self, incoming: _Incoming) -> None:
+        reply = await self._answer(incoming.parsed)
         try:
             # A ROUTER never blocks on send: a reply to a vanished or saturated peer is dropped.
-            self._sync.send_multipart([*envelope, reply], flags=zmq.NOBLOCK)
+            self._sync.send_multipart([*incoming.envelope, reply], flags=zmq.NOBLOCK)
             # libzmq's descriptor is edge-like: a send may consume the wake-up for requests
             # that arrived meanwhile, so look for them here rather than wait for a signal.
             if int(self._sync.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
@@ -117,13 +129,15 @@ class ZmqServer:
 
     async def answer(self, body: list[bytes]) -> bytes:
         """One reply frame for one request body, whatever the body holds."""
+        return await self._answer(_parse(body))
+
+    async def _answer(self, parsed: dict[str, Any] | OrdoError) -> bytes:
         cid: CorrelationId = None
         try:
-            if len(body) != 1:
-                raise BadRequest(f"a request is exactly one frame, got {len(body)}")
-            obj = parse_json_object(body[0])
-            cid = correlation_id(obj)
-            request = request_from_object(obj)
+            if isinstance(parsed, OrdoError):
+                raise parsed
+            cid = correlation_id(parsed)
+            request = request_from_object(parsed)
             result = await self._service.call(request)
             return encode_ok_model(cid, result)
         except OrdoError as exc:
@@ -133,3 +147,33 @@ class ZmqServer:
         except Exception:
             log.exception("unhandled error in request handler")
             return encode_error(cid, InternalError("internal error; the daemon keeps running"))
+
+
+# What an operator's console sends to see and stop the daemon: these never wait behind orders.
+CONTROL_OPS = frozenset({"kill_switch", "ping", "health"})
+
+
+def _parse(body: list[bytes]) -> dict[str, Any] | OrdoError:
+    try:
+        if len(body) != 1:
+            raise BadRequest(f"a request is exactly one frame, got {len(body)}")
+        return parse_json_object(body[0])
+    except OrdoError as exc:
+        return exc
+    except Exception:  # runs in the receive loop, which nothing may end
+        log.exception("unhandled error parsing a request")
+        return InternalError("internal error; the daemon keeps running")
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    envelope: list[bytes]
+    parsed: dict[str, Any] | OrdoError  # the request object, or why it is not one
+
+    @classmethod
+    def read(cls, frames: list[bytes]) -> _Incoming:
+        envelope, body = split_envelope(frames)
+        return cls(envelope, _parse(body))
+
+    def runs_later(self) -> bool:
+        return not (isinstance(self.parsed, dict) and self.parsed.get("op") in CONTROL_OPS)

@@ -114,7 +114,8 @@ class WriteOp(Protocol):
     An op may also have ``urgent`` (a bool, True when absent): True when a caller is waiting for
     the commit. A background write (audit events nobody waits for yet) is held until the next
     urgent write and rides in its commit, or goes alone after ``linger_s``: it never takes an
-    fsync of its own in front of an order.
+    fsync of its own in front of an order. An op with ``priority`` (False when absent) commits
+    alone, ahead of the urgent writes queued before it (see ``SqliteWriter.submit``).
     """
 
     def statements(self) -> Iterable[Statement]: ...
@@ -133,9 +134,10 @@ class _Statements:
 
     urgent = True
 
-    def __init__(self, statements: list[Statement], future: asyncio.Future[None]) -> None:
+    def __init__(self, statements: list[Statement], future: asyncio.Future[None], priority: bool) -> None:
         self._statements = statements
         self._future = future
+        self.priority = priority
 
     def statements(self) -> Iterable[Statement]:
         return self._statements
@@ -221,10 +223,12 @@ class Database:
         if any(_urgent(op) for op in self._held):
             self._release_held(now=True)
 
-    async def write(self, statements: list[Statement]) -> None:
-        """Run statements in a group-committed transaction; return once they are on disk."""
+    async def write(self, statements: list[Statement], priority: bool = False) -> None:
+        """Run statements in a group-committed transaction; return once they are on disk.
+        ``priority``: commit alone, ahead of every write already queued (control state only:
+        nothing queued before it may need to be on disk first)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.submit(_Statements(statements, future))
+        self.submit(_Statements(statements, future, priority))
         await future
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
@@ -281,7 +285,8 @@ class Database:
             return
         self._out += 1
         self._background_out += background
-        self.sqlite_writer.submit(statements, lambda error: self._done(op, background, error))
+        self.sqlite_writer.submit(statements, lambda error: self._done(op, background, error),
+                                  priority=bool(getattr(op, "priority", False)))
 
     def _done(self, op: WriteOp, background: bool, error: BaseException | None) -> None:
         self._out -= 1

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,9 @@ class _Write:
     done: Done
 
 
+_WAKE = _Write((), lambda error: None)  # a token in the queue: look at the priority lane
+
+
 @dataclass(frozen=True)
 class _Call:
     fn: Callable[..., Any]
@@ -64,6 +68,9 @@ class SqliteWriter:
         self._pragmas = tuple(pragmas)
         self.commits = 0  # transactions committed (a group of writes counts once)
         self._jobs: SimpleQueue[_Write | _Call | None] = SimpleQueue()
+        # Control writes (the kill switch) skip the queue: they commit on their own, before the
+        # group of orders waiting, so an operator's "stop" is never stuck behind the flood it stops.
+        self._priority: deque[_Write] = deque()
         self._thread = threading.Thread(target=self._serve, name="ordo-db-writer", daemon=True)
         self._conn: sqlite3.Connection | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -73,12 +80,20 @@ class SqliteWriter:
         self._thread.start()
         await self._call(self._open, schema)
 
-    def submit(self, statements: Sequence[Statement], done: Done) -> None:
+    def submit(self, statements: Sequence[Statement], done: Done, priority: bool = False) -> None:
         """Commit ``statements`` in one transaction, possibly together with other writes queued
         at the same time. ``done(None)`` runs on the loop once they are committed and on disk;
         ``done(error)`` once they are rolled back, having failed on their own (a write that fails
-        in a group is tried again alone, so it never fails its neighbours)."""
-        self._jobs.put(_Write(statements, done))
+        in a group is tried again alone, so it never fails its neighbours).
+
+        A ``priority`` write commits alone in the very next transaction, ahead of the writes
+        queued before it; it must not be one whose order relative to them matters."""
+        write = _Write(statements, done)
+        if priority:
+            self._priority.append(write)
+            self._jobs.put(_WAKE)  # an idle thread wakes for it; a busy one finds it first
+        else:
+            self._jobs.put(write)
 
     async def transaction(self, statements: Sequence[Statement]) -> None:
         """``submit`` for a caller that simply waits; raises ``sqlite3.Error`` on failure."""
@@ -106,6 +121,10 @@ class SqliteWriter:
     def _serve(self) -> None:
         job = self._jobs.get()
         while job is not None:
+            self._commit_priority()
+            if job is _WAKE:
+                job = self._jobs.get()
+                continue
             if isinstance(job, _Call):
                 self._run_call(job)
                 job = self._jobs.get()
@@ -115,13 +134,22 @@ class SqliteWriter:
                 try:
                     job = self._jobs.get_nowait()
                 except Empty:
+                    self._commit_priority()
                     self._commit(group)
                     job = self._jobs.get()
                     break
+                if job is _WAKE:
+                    continue
                 if not isinstance(job, _Write):  # a call, or the end, comes after this group
+                    self._commit_priority()
                     self._commit(group)
                     break
                 group.append(job)
+        self._commit_priority()
+
+    def _commit_priority(self) -> None:
+        while self._priority:
+            self._commit([self._priority.popleft()])
 
     def _run_call(self, call: _Call) -> None:
         try:

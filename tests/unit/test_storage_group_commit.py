@@ -166,3 +166,23 @@ async def test_a_read_after_a_write_sees_it_even_while_other_reads_overlap(db: D
     finally:
         busy = False
         await asyncio.gather(*readers)
+
+
+async def test_a_priority_write_commits_alone_ahead_of_the_writes_queued_before_it(db: Database) -> None:
+    def meta(key: str) -> list[Statement]:
+        return [(INSERT_META, (key, "v"))]
+
+    blocker = sqlite3.connect(db.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: the writer thread waits on it
+    try:
+        first = asyncio.ensure_future(db.write(meta("in-progress")))
+        await asyncio.sleep(0.2)  # the writer thread has taken it and is waiting for the lock
+        queued = [asyncio.ensure_future(db.write(meta(f"order-{i}"))) for i in range(3)]
+        control = asyncio.ensure_future(db.write(meta("kill-switch"), priority=True))
+        await asyncio.sleep(0.05)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    await asyncio.gather(first, control, *queued)
+    order = [row[0] for row in committed_rows(db.path, "SELECT key FROM audit_meta ORDER BY rowid")]
+    assert order == ["in-progress", "kill-switch", "order-0", "order-1", "order-2"]
