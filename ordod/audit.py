@@ -28,7 +28,7 @@ from ordod.storage.database import Database, Statement
 
 log = logging.getLogger("ordod.audit")
 
-Publish = Callable[[Event], None]
+Publish = Callable[["Event | AuditRecord"], None]
 
 _INSERT = "INSERT INTO audit (seq, ts, type, order_ref, broker_id, data_json) VALUES (?, ?, ?, ?, ?, ?)"
 
@@ -40,6 +40,34 @@ class _Pending:
     order_ref: str | None
     broker_id: str | None
     data: dict[str, Any]
+
+
+@dataclass(slots=True)
+class AuditRecord:
+    """A numbered event on its way to the disk and then to subscribers. It reads like an
+    ``Event`` (same attributes); its data is encoded once, and that one encoding is both the
+    stored ``data_json`` and the inside of the published JSON, so neither is built twice."""
+
+    seq: int
+    ts: datetime
+    type: str
+    order_ref: str | None
+    broker_id: str | None
+    data: dict[str, Any]
+    data_json: bytes
+
+    def row(self) -> tuple[Any, ...]:
+        return (self.seq, self.ts.isoformat(), self.type, self.order_ref, self.broker_id, self.data_json.decode())
+
+    def frames(self) -> list[bytes]:
+        """Exactly ``encode_event(self.event())``: Event's fields in its order, data last."""
+        head = to_json({"seq": self.seq, "ts": self.ts, "type": self.type, "order_ref": self.order_ref,
+                        "broker_id": self.broker_id})
+        return [b"audit." + self.type.encode(), head[:-1] + b',"data":' + self.data_json + b"}"]
+
+    def event(self) -> Event:
+        return Event(seq=self.seq, ts=self.ts, type=self.type, order_ref=self.order_ref, broker_id=self.broker_id,
+                     data=self.data)
 
 
 @dataclass(frozen=True)
@@ -102,7 +130,7 @@ class _Batch:
     log: AuditLog
     pending: list[_Pending] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
-    events: list[Event] | None = None
+    events: list[AuditRecord] | None = None
     done: bool = False
     error: BaseException | None = None
 
@@ -115,10 +143,7 @@ class _Batch:
     def statements(self) -> Iterable[Statement]:
         if self.events is None:
             self.events = self.log._seal(self)
-        return [
-            (_INSERT, (e.seq, e.ts.isoformat(), e.type, e.order_ref, e.broker_id, to_json(e.data).decode()))
-            for e in self.events
-        ]
+        return [(_INSERT, e.row()) for e in self.events]
 
     def committed(self) -> None:
         assert self.events is not None
@@ -201,16 +226,13 @@ class AuditLog:
         """Retention removed every event up to ``through`` from the database."""
         self.first_available_seq = max(self.first_available_seq, through + 1)
 
-    def _seal(self, batch: _Batch) -> list[Event]:
+    def _seal(self, batch: _Batch) -> list[AuditRecord]:
         if self._open is batch:
             self._open = None
         events = []
         for p in batch.pending:
             self.last_seq += 1
-            events.append(
-                Event(seq=self.last_seq, ts=p.ts, type=p.type, order_ref=p.order_ref, broker_id=p.broker_id,
-                      data=p.data)
-            )
+            events.append(AuditRecord(self.last_seq, p.ts, p.type, p.order_ref, p.broker_id, p.data, to_json(p.data)))
         return events
 
     def _unseal(self, batch: _Batch) -> None:

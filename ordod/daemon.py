@@ -12,7 +12,7 @@ from typing import Any
 
 from ordo_shared.models import BreakerState, Event, Isolation, SessionState
 from ordod.action_store import ActionStore
-from ordod.audit import AuditLog, SqliteAuditStore
+from ordod.audit import AuditLog, AuditRecord, SqliteAuditStore
 from ordod.audit_retention import AuditRetention
 from ordod.breaker import CircuitBreaker
 from ordod.brokers.base import BrokerAdapter
@@ -226,9 +226,10 @@ class Daemon:
         self.stopped.set()
         log.info("ordod stopped")
 
-    def _publish(self, event: Event) -> None:
+    def _publish(self, event: Event | AuditRecord) -> None:
         self.publisher.publish(event)
-        self.events.publish(event)
+        if self.events.subscribers:  # the HTTP event stream, when someone is listening
+            self.events.publish(event.event() if isinstance(event, AuditRecord) else event)
 
     async def _maintain(self) -> None:
         """Housekeeping that keeps a long-running daemon's memory flat."""

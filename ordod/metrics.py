@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -79,6 +80,9 @@ class OrdoMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         r = self.registry = registry if registry is not None else CollectorRegistry()
+        # labels() hashes and locks on every call; the hot hooks look their child up here instead.
+        # Label values come from small fixed sets (brokers, statuses, codes), so this stays small.
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.orders = Counter("ordo_orders", "Orders answered, by overall status (replays not counted).",
                               ["status"], registry=r)
         self.order_refusals = Counter("ordo_order_refusals",
@@ -123,7 +127,7 @@ class OrdoMetrics:
         if reply.replayed:
             self.idempotency_replays.inc()
             return
-        self.orders.labels(reply.status).inc()
+        self._child(self.orders, reply.status).inc()
         self.order_seconds.observe(seconds)
 
     def order_refused(self, code: ErrorCode) -> None:
@@ -132,12 +136,19 @@ class OrdoMetrics:
             self.idempotency_conflicts.labels(code.value).inc()
 
     def broker_result(self, result: BrokerResult) -> None:
-        self.broker_results.labels(result.broker_id, result.status, result.error_code or "").inc()
+        self._child(self.broker_results, result.broker_id, result.status, result.error_code or "").inc()
         if result.attempts > 1:
             self.broker_retries.labels(result.broker_id).inc(result.attempts - 1)
 
     def broker_call(self, broker_id: str, seconds: float, error_code: str | None) -> None:
-        self.broker_call_seconds.labels(broker_id, error_code or "ok").observe(seconds)
+        self._child(self.broker_call_seconds, broker_id, error_code or "ok").observe(seconds)
+
+    def _child(self, metric: Counter | Histogram, *labels: str) -> Any:
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def breaker_changed(self, broker_id: str, old: BreakerState, new: BreakerState) -> None:
         self.breaker_transitions.labels(broker_id, old, new).inc()

@@ -8,6 +8,7 @@ import zmq
 
 from ordo_shared.codec import encode_event
 from ordo_shared.models import Event
+from ordod.audit import AuditRecord
 
 log = logging.getLogger("ordod.publisher")
 
@@ -17,11 +18,12 @@ class EventPublisher:
         self._socket = socket
         self.sent = 0
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: Event | AuditRecord) -> None:
         if self._socket is None:
             return
         try:
-            self._socket.send_multipart(encode_event(event), flags=zmq.NOBLOCK)
+            frames = event.frames() if isinstance(event, AuditRecord) else encode_event(event)
+            self._socket.send_multipart(frames, flags=zmq.NOBLOCK)
             self.sent += 1
         except zmq.Again:
             log.warning("event dropped: publisher queue full (seq=%s)", event.seq)

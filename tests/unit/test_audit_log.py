@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic_core import to_json
 
+from ordo_shared.codec import decode_event, encode_event
 from ordo_shared.errors import StorageUnavailable
 from ordo_shared.models import Event
-from ordod.audit import AuditLog, SqliteAuditStore
+from ordod.audit import AuditLog, AuditRecord, SqliteAuditStore
 from ordod.clock import ManualClock
 from ordod.storage.database import Database
 
@@ -23,8 +25,9 @@ class Published:
         self.events: list[Event] = []
         self.commits_seen: list[int] = []
 
-    def __call__(self, event: Event) -> None:
-        self.events.append(event)
+    def __call__(self, event: Event | AuditRecord) -> None:
+        # What a subscriber decodes from the PUB frames.
+        self.events.append(decode_event(event.frames()) if isinstance(event, AuditRecord) else event)
         self.commits_seen.append(self.db.commits)
 
     @property
@@ -236,3 +239,17 @@ async def test_an_event_with_unencodable_data_fails_alone(tmp_path: Path, clock:
             await db.close()
         except TypeError:
             await db._conn.close()  # the dead writer re-raises in close(); still release the connection
+
+
+@pytest.mark.parametrize("data", [
+    {},
+    {"status": "accepted", "order_id": "FYERS-00000001", "error_code": None, "latency_ms": 0.125},
+    {"message": "caf\u00e9 \u20b9 \"quoted\" \\ slash \n", "nested": {"list": [1, 2.5, None, True]}},
+])
+@pytest.mark.parametrize(("order_ref", "broker_id"), [(None, None), ("ORD-19abc-000001", "fyers")])
+def test_a_published_record_is_byte_for_byte_the_encoded_event(data: dict[str, object], order_ref: str | None,
+                                                                 broker_id: str | None) -> None:
+    record = AuditRecord(42, datetime(2026, 11, 26, 9, 14, 0, 123456, tzinfo=UTC), "broker.result", order_ref,
+                         broker_id, data, to_json(data))
+    assert record.frames() == encode_event(record.event())
+    assert decode_event(record.frames()) == record.event()
