@@ -129,7 +129,7 @@ async def test_isolating_one_broker_routes_around_it(config: Any) -> None:
     results = {r["broker_id"]: r for r in reply["results"]}
     assert results["fyers"]["status"] == "success"
     assert (results["hdfc"]["error_code"], results["hdfc"]["attempts"]) == ("KILL_SWITCH_ACTIVE", 0)
-    assert d.paper("hdfc").calls.place_started_at == []
+    assert d.paper("hdfc").calls.place_calls == 0
     assert only_hdfc["error"]["code"] == "KILL_SWITCH_ACTIVE"
     assert {b["broker_id"]: b["breaker"] for b in health["brokers"]} == {"fyers": "closed", "hdfc": "isolated"}
     assert unknown_scope["error"]["code"] == "VALIDATION_ERROR"

@@ -80,7 +80,7 @@ async def test_a_reject_code_answers_every_order_with_that_error(clock: ManualCl
     with pytest.raises(error):
         await broker.place_order(order())
     assert len(broker.book) == 0
-    assert len(broker.calls.place_started_at) == 1
+    assert broker.calls.place_calls == 1
 
 
 async def test_a_full_fail_rate_refuses_connections_that_certainly_sent_nothing(clock: ManualClock) -> None:
