@@ -66,7 +66,7 @@ class PaperBook:
                 try:
                     self._replay(entry)
                 except (KeyError, TypeError, ValueError, OverflowError) as exc:
-                    raise PaperJournalCorrupt(f"{journal}:{number}: {type(exc).__name__}: {exc}") from exc
+                    raise PaperJournalCorrupt(journal, number, f"{type(exc).__name__}: {exc}") from exc
             self._journal = Journal(journal)
 
     def __len__(self) -> int:

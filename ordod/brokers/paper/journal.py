@@ -27,6 +27,10 @@ class PaperJournalCorrupt(InternalError):
     """A whole line of the journal that cannot be applied: the book it describes cannot be
     restored, and a broker that forgot an order could take it a second time."""
 
+    def __init__(self, path: Path, line: int, problem: str) -> None:
+        super().__init__(f"{path}:{line}: {problem}; the paper book cannot be restored "
+                         "(move the file away to start this paper broker with an empty book)")
+
 
 def entries(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """Each whole line of the journal, numbered from 1; none if there is no journal yet."""
@@ -41,7 +45,7 @@ def entries(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             except ValueError:
                 continue  # a line torn by a crash mid-write never acknowledged anything
             if not isinstance(entry, dict):
-                raise PaperJournalCorrupt(f"{path}:{number}: not a journal entry")
+                raise PaperJournalCorrupt(path, number, "not a journal entry")
             yield number, entry
 
 
