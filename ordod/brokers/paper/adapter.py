@@ -86,12 +86,13 @@ class PaperBroker(BrokerAdapter):
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
         self.calls.place_calls += 1
         self.calls.place_started_at.append(self._clock.monotonic())
-        self.book.note_attempt(order.tag, self._clock.time())
+        tag = order.tag
+        self.book.note_attempt(tag, self._clock.time())
         self._maybe_refuse_connection()
         await self._round_trip()
         if self.knobs.reject_code:
             raise self._configured_error()
-        existing = self.book.row_of_tag(order.tag)
+        existing = self.book.row_of_tag(tag)
         if existing is not None:
             # Like a broker that enforces unique client tags: never a second order.
             return PlacedOrder(self.book.order_id(existing), broker_message="duplicate tag; existing order returned")
@@ -114,11 +115,11 @@ class PaperBroker(BrokerAdapter):
     async def order_status(self, order_id: str) -> BrokerOrderStatus:
         self._maybe_refuse_connection()
         await self._round_trip()
-        paper = self.book.view(self._advance(self._known(order_id)))
-        filled = paper.qty if paper.state == "filled" else 0
-        price = paper.price if paper.state == "filled" else None
-        message = self.knobs.late_reject if paper.state == "rejected" else ""
-        return BrokerOrderStatus(order_id, paper.state, filled, price, message)
+        row = self._advance(self._known(order_id))
+        state = self.book.state(row)
+        if state == "filled":
+            return BrokerOrderStatus(order_id, state, self.book.qty(row), self.book.price(row))
+        return BrokerOrderStatus(order_id, state, message=self.knobs.late_reject if state == "rejected" else "")
 
     def _settled(self) -> BrokerOrderState:
         """Where an order that stops resting ends: filled, or rejected late when so configured."""

@@ -89,6 +89,12 @@ class PaperBook:
     def state(self, row: int) -> BrokerOrderState:
         return STATES[self._state[row]]
 
+    def qty(self, row: int) -> int:
+        return self._qty[row]
+
+    def price(self, row: int) -> float | None:
+        return _price(self._price[row])
+
     def placed_at(self, row: int) -> float:
         return self._placed_at[row]
 
@@ -112,11 +118,11 @@ class PaperBook:
 
     def add(self, order: BrokerOrder, state: BrokerOrderState, placed_at: float) -> int:
         """A new order under a tag the book does not hold yet; returns its row."""
-        spec = order.spec
-        self._write({"op": "add", "order_id": self.order_id(len(self)), "tag": order.tag,
+        spec, tag = order.spec, order.tag
+        self._write({"op": "add", "order_id": self.order_id(len(self)), "tag": tag,
                      "order_ref": order.order_ref, "qty": spec.qty, "price": spec.price, "state": state,
                      "order_type": spec.order_type, "trigger_price": spec.trigger_price, "placed_at": placed_at})
-        return self._append(order.tag, spec.qty, spec.price, state, spec.order_type, spec.trigger_price, placed_at)
+        return self._append(tag, spec.qty, spec.price, state, spec.order_type, spec.trigger_price, placed_at)
 
     def note_attempt(self, tag: str, wall_time: float) -> None:
         """Journal when an order attempt started, so tests can prove when attempts stopped."""
