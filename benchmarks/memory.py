@@ -1,6 +1,7 @@
 """How much of the daemon's memory is the paper brokers' own: a simulated broker keeps every
-order it accepted in memory (its order book, its call log), as a real broker does on its side.
-Measured by running the same adapter code, outside the daemon, under tracemalloc."""
+order it accepted in memory (its order book, and its call log: a count and the latest start
+times), as a real broker does on its side. Measured by running the same adapter code, outside
+the daemon, under tracemalloc, on LIMIT orders, which rest in the book as the benchmark's do."""
 
 from __future__ import annotations
 

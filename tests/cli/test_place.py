@@ -56,7 +56,7 @@ async def test_an_invalid_order_is_a_usage_error_and_nothing_is_sent(config: Con
         no_price = await ordo(*against(d), "place", "--symbol", "NSE:SBIN-EQ", "--side", "BUY", "--qty", "1",
                               "--type", "LIMIT")
         bad_side = await ordo(*against(d), "place", *LIMIT_ORDER[:2], "--side", "HOLD", *LIMIT_ORDER[4:])
-        sent = len(d.paper("fyers").calls.place_started_at)
+        sent = d.paper("fyers").calls.place_calls
     assert no_price.code == 64 and "price is required for LIMIT orders" in no_price.stderr
     assert bad_side.code == 64 and "invalid choice: 'HOLD'" in bad_side.stderr
     assert sent == 0

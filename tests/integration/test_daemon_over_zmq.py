@@ -33,7 +33,7 @@ async def test_rate_limited_broker_is_retried_then_reported_as_partial_success(s
     assert by_broker["hdfc"]["status"] == "error"
     assert by_broker["hdfc"]["error_code"] == "RATE_LIMIT_EXCEEDED"
     assert by_broker["hdfc"]["attempts"] == 3
-    assert len(d.paper("hdfc").calls.place_started_at) == 3
+    assert d.paper("hdfc").calls.place_calls == 3
 
 
 async def test_every_broker_failing_answers_502(state_dir: Path) -> None:
@@ -50,9 +50,9 @@ async def test_same_key_same_order_replays_without_calling_brokers(config: Confi
     async with running_daemon(config) as d:
         client = d.client()
         first = await client.place("k-replay")
-        calls_after_first = len(d.paper("fyers").calls.place_started_at)
+        calls_after_first = d.paper("fyers").calls.place_calls
         second = await client.place("k-replay")
-        assert len(d.paper("fyers").calls.place_started_at) == calls_after_first
+        assert d.paper("fyers").calls.place_calls == calls_after_first
     assert second["replayed"] is True
     assert second["order_ref"] == first["order_ref"]
     assert second["results"] == first["results"]
@@ -80,7 +80,7 @@ async def test_twenty_concurrent_requests_with_one_key_place_exactly_one_order(s
     assert all(r["error"]["code"] == "IDEMPOTENCY_KEY_IN_FLIGHT" and r["error"]["http_status"] == 409
                for r in in_flight)
     assert len(d.paper("fyers").book) == len(d.paper("hdfc").book) == 1
-    assert len(d.paper("fyers").calls.place_started_at) == 1
+    assert d.paper("fyers").calls.place_calls == 1
     assert replay["replayed"] is True and replay["order_ref"] == executed[0]["order_ref"]
 
 
@@ -93,8 +93,8 @@ async def test_kill_switch_blocks_orders_is_audited_and_survives_restart(config:
         reply = await client.place("k-killed")
         assert reply["ok"] is False
         assert (reply["error"]["code"], reply["error"]["http_status"]) == ("KILL_SWITCH_ACTIVE", 403)
-        assert d.paper("fyers").calls.place_started_at == []
-        assert d.paper("hdfc").calls.place_started_at == []
+        assert d.paper("fyers").calls.place_calls == 0
+        assert d.paper("hdfc").calls.place_calls == 0
         events = (await client.call("audit_replay", since=0, limit=100))["events"]
         types = [e["type"] for e in events]
         assert "kill_switch.changed" in types
@@ -125,12 +125,12 @@ async def test_breaker_opens_after_threshold_then_closes_after_successful_probe(
         for i in range(2):
             r = await client.place(f"k-brk-{i}")
             assert {x["broker_id"]: x["error_code"] for x in r["results"]}["hdfc"] == "BROKER_UNAVAILABLE"
-        calls_when_opened = len(d.paper("hdfc").calls.place_started_at)
+        calls_when_opened = d.paper("hdfc").calls.place_calls
         skipped = await client.place("k-brk-skip")
         hdfc = {x["broker_id"]: x for x in skipped["results"]}["hdfc"]
         assert (hdfc["status"], hdfc["error_code"], hdfc["attempts"]) == ("skipped", "CIRCUIT_OPEN", 0)
         assert skipped["http_status"] == 207
-        assert len(d.paper("hdfc").calls.place_started_at) == calls_when_opened
+        assert d.paper("hdfc").calls.place_calls == calls_when_opened
         health = (await client.call("health"))["health"]
         assert {b["broker_id"]: b["breaker"] for b in health["brokers"]}["hdfc"] == "open"
 
@@ -144,7 +144,7 @@ async def test_breaker_opens_after_threshold_then_closes_after_successful_probe(
         else:
             raise AssertionError("breaker did not close after a successful probe")
         assert d.paper("hdfc").calls.probes >= 1
-        assert len(d.paper("hdfc").calls.place_started_at) == calls_when_opened
+        assert d.paper("hdfc").calls.place_calls == calls_when_opened
         after = await client.place("k-brk-after")
         events = (await client.call("audit_replay", since=0, limit=500))["events"]
     assert after["status"] == "success"

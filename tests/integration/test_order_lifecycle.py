@@ -39,6 +39,26 @@ async def test_accepted_orders_are_followed_until_filled(state_dir: Path) -> Non
     assert {t["state"] for t in listed[0]["tracking"]} == {"filled"}
 
 
+async def test_a_market_order_fills_at_once_and_tracking_records_and_announces_the_fill(config: Any) -> None:
+    market = {key: value for key, value in ORDER.items() if key != "price"} | {"order_type": "MARKET", "qty": 3}
+    async with running_daemon(config) as d:
+        client = d.client()
+        placed = await client.place("k-market", order=market)
+        # Too late to pull back: the exchange filled it moments after accepting it.
+        cancel = await client.call("cancel_order", order_ref=placed["order_ref"])
+        record = await wait_for_states(client, placed["order_ref"], {"fyers": "filled", "hdfc": "filled"})
+        await d.daemon.audit.flush()
+        events = (await client.call("audit_replay", since=0, limit=500))["events"]
+    assert placed["status"] == "success"
+    assert {t["broker_id"]: (t["filled_qty"], t["average_price"]) for t in record["tracking"]} == {
+        "fyers": (3, None), "hdfc": (3, None)}  # the simulation has no market price to report
+    updates = [e for e in events if e["type"] == "order.updated" and e["order_ref"] == placed["order_ref"]]
+    assert sorted((e["broker_id"], e["data"]["old"], e["data"]["new"], e["data"]["filled_qty"]) for e in updates) == [
+        ("fyers", "open", "filled", 3), ("hdfc", "open", "filled", 3)]
+    assert cancel["status"] == "failed" and {r["error_code"] for r in cancel["results"]} == {"ORDER_REJECTED"}
+    assert {p.state for b in ("fyers", "hdfc") for p in d.paper(b).book.orders()} == {"filled"}
+
+
 async def test_a_late_rejection_after_acceptance_is_shown(state_dir: Path) -> None:
     config = make_config(state_dir, brokers={
         "fyers": {"latency_ms": 0},
@@ -129,7 +149,7 @@ async def test_isolating_one_broker_routes_around_it(config: Any) -> None:
     results = {r["broker_id"]: r for r in reply["results"]}
     assert results["fyers"]["status"] == "success"
     assert (results["hdfc"]["error_code"], results["hdfc"]["attempts"]) == ("KILL_SWITCH_ACTIVE", 0)
-    assert d.paper("hdfc").calls.place_started_at == []
+    assert d.paper("hdfc").calls.place_calls == 0
     assert only_hdfc["error"]["code"] == "KILL_SWITCH_ACTIVE"
     assert {b["broker_id"]: b["breaker"] for b in health["brokers"]} == {"fyers": "closed", "hdfc": "isolated"}
     assert unknown_scope["error"]["code"] == "VALIDATION_ERROR"

@@ -20,9 +20,9 @@ async def test_failing_broker_gets_at_most_max_attempts_per_order_and_nothing_on
         hdfc = d.paper("hdfc")
         per_order: list[int] = []
         for i in range(12):
-            before = len(hdfc.calls.place_started_at)
+            before = hdfc.calls.place_calls
             reply = await client.place(f"k-bounded-{i}")
-            per_order.append(len(hdfc.calls.place_started_at) - before)
+            per_order.append(hdfc.calls.place_calls - before)
             result = {r["broker_id"]: r for r in reply["results"]}["hdfc"]
             assert result["attempts"] == per_order[-1]
         breaker = d.daemon.gateways["hdfc"].breaker.state

@@ -22,7 +22,7 @@ async def test_database_that_cannot_be_written_refuses_the_order_and_sends_nothi
         assert refused["ok"] is False
         assert (refused["error"]["code"], refused["error"]["http_status"]) == ("STORAGE_UNAVAILABLE", 503)
         assert "locked" in refused["error"]["message"]
-        assert d.paper("fyers").calls.place_started_at == [] and d.paper("hdfc").calls.place_started_at == []
+        assert d.paper("fyers").calls.place_calls == 0 and d.paper("hdfc").calls.place_calls == 0
 
         # Nothing was reserved, so the same key goes through once the database is writable.
         retried = await client.place("k-locked")

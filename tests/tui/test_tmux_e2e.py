@@ -109,9 +109,11 @@ def test_ordo_tui_in_tmux_places_an_order_on_a_real_daemon(ordod: Path, tmp_path
         tmux.wait_for("SEND BUY ORDER?")
         assert "fan-out → fyers, hdfc" in tmux.screen()
         tmux.keys("Enter")
-        screen = tmux.wait_for("fyers open")  # the blotter row: accepted, and tracked at each broker
-        assert re.search(r"BUY\s+7\s+NSE:SBIN-EQ\s+MARKET\s+-\s+fyers open", screen)
-        assert re.search(r"│\s+hdfc  open", screen)  # its second line, under fyers
+        # The blotter row: accepted, tracked at each broker, and filled there (a paper MARKET order fills at once).
+        tmux.wait_for("hdfc  filled 7")
+        screen = tmux.wait_for("fyers filled 7")
+        assert re.search(r"BUY\s+7\s+NSE:SBIN-EQ\s+MARKET\s+-\s+fyers filled 7", screen)
+        assert re.search(r"│\s+hdfc  filled 7", screen)  # its second line, under fyers
         assert "SUCCESS" in screen and "BUY 7 NSE:SBIN-EQ MARKET" in screen  # the last-order panel
         assert re.search(r"fyers\s+success\s+FYERS-0+1", screen) and re.search(r"hdfc\s+success\s+HDFC-0+1", screen)
         tmux.keys("C-q")

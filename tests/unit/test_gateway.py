@@ -416,7 +416,7 @@ async def test_the_paper_broker_rate_limiting_is_retried_max_attempts_times(
     paper = PaperBroker("hdfc", PaperKnobs(latency_ms=0, reject_code="RATE_LIMIT_EXCEEDED"), clock)
     result = await make_gateway(paper, clock, sleeps, max_attempts=3).place(ORDER, halted=Switch())
     assert (result.status, result.error_code, result.attempts) == ("error", "RATE_LIMIT_EXCEEDED", 3)
-    assert len(paper.calls.place_started_at) == 3
+    assert paper.calls.place_calls == 3
     assert len(paper.book) == 0
 
 

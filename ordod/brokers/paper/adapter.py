@@ -1,18 +1,26 @@
 """A broker simulated in-process, with knobs for latency, rejection and transport faults.
 
 It keeps an order book keyed by the client tag, like a real broker's, so the pipeline's
-duplicate protection is exercised for real, and it records every call's start time so tests
-can prove when attempts stopped reaching it.
+duplicate protection is exercised for real, and it counts the calls that reach it (with the
+start times of the most recent) so tests can prove when attempts stopped reaching it.
+
+A MARKET order is acknowledged as accepted and is filled at once, as at an exchange, where
+it fills within milliseconds: its first status lookup finds it filled (at no price: the
+simulation has no market data), and it can no longer be cancelled or modified. A LIMIT or
+stop order rests until ``fill_after_ms`` (if set) has passed since it was placed. With
+``late_reject`` set, orders are rejected instead of filled, a MARKET order at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ordo_shared.models import BrokerOrderState
 from ordod.brokers.base import (
     BrokerAdapter,
     BrokerOrder,
@@ -22,13 +30,15 @@ from ordod.brokers.base import (
     SessionInfo,
 )
 from ordod.brokers.errors import ERROR_BY_CODE, BrokerError, BrokerTimeout, BrokerUnavailable, OrderRejected
-from ordod.brokers.paper.book import PaperBook, PaperOrder
+from ordod.brokers.paper.book import PaperBook
 from ordod.clock import Clock
 
 Sleep = Callable[[float], Awaitable[None]]
 
 # Codes that mean "the broker is down"; a health probe fails under them too.
 _OUTAGE_CODES = frozenset({"BROKER_UNAVAILABLE", "TIMEOUT"})
+# Start times kept of the most recent place_order calls: enough for any test, bounded for a daemon.
+RECENT_PLACE_CALLS = 4096
 
 
 @dataclass
@@ -36,13 +46,17 @@ class PaperKnobs:
     latency_ms: float = 5.0
     reject_code: str = ""
     fail_rate: float = 0.0
-    fill_after_ms: float = 0.0  # accepted orders fill (or are rejected) after this long; 0: they stay open
+    fill_after_ms: float = 0.0  # LIMIT and stop orders fill (or are rejected) after this long; 0: they rest
     late_reject: str = ""  # when set, orders are rejected with this message instead of filling
 
 
 @dataclass
 class PaperCalls:
-    place_started_at: list[float] = field(default_factory=list)
+    """What reached the broker: every place_order call counted, and the monotonic start times of
+    the most recent ones (all of them would grow without end in a long-running daemon)."""
+
+    place_calls: int = 0
+    place_started_at: deque[float] = field(default_factory=lambda: deque(maxlen=RECENT_PLACE_CALLS))
     probes: int = 0
 
 
@@ -63,75 +77,78 @@ class PaperBroker(BrokerAdapter):
         self._clock = clock
         self._rng = rng or random.Random()
         self._sleep = sleep
-        self.book = PaperBook(journal)
+        self.book = PaperBook(broker_id, journal)
         self.calls = PaperCalls()
 
     async def close(self) -> None:
         self.book.close()
 
     async def place_order(self, order: BrokerOrder) -> PlacedOrder:
+        self.calls.place_calls += 1
         self.calls.place_started_at.append(self._clock.monotonic())
-        self.book.note_attempt(order.tag, self._clock.time())
+        tag = order.tag
+        self.book.note_attempt(tag, self._clock.time())
         self._maybe_refuse_connection()
         await self._round_trip()
         if self.knobs.reject_code:
             raise self._configured_error()
-        existing = self.book.by_tag(order.tag)
+        existing = self.book.row_of_tag(tag)
         if existing is not None:
             # Like a broker that enforces unique client tags: never a second order.
-            return PlacedOrder(existing.order_id, broker_message="duplicate tag; existing order returned")
-        order_id = f"{self.broker_id.upper()}-{self.book.next_number:08d}"
-        spec = order.spec
-        self.book.add(PaperOrder(order_id, order.tag, order.order_ref, spec.qty, spec.price,
-                                 order_type=spec.order_type, trigger_price=spec.trigger_price,
-                                 placed_at=self._clock.time()))
-        return PlacedOrder(order_id, broker_code="0", broker_message="order accepted (paper)")
+            return PlacedOrder(self.book.order_id(existing), broker_message="duplicate tag; existing order returned")
+        state = self._settled() if order.spec.order_type == "MARKET" else "open"
+        row = self.book.add(order, state, placed_at=self._clock.time())
+        return PlacedOrder(self.book.order_id(row), broker_code="0", broker_message="order accepted (paper)")
 
     async def cancel_order(self, order_id: str) -> None:
         self._maybe_refuse_connection()
         await self._round_trip()
-        paper = self._open(order_id)
-        self.book.update(paper, state="cancelled")
+        self.book.set_state(self._open(order_id), "cancelled")
 
     async def modify_order(self, order_id: str, change: OrderChange) -> None:
         self._maybe_refuse_connection()
         await self._round_trip()
-        paper = self._open(order_id)
-        self.book.update(paper, qty=change.qty, price=change.price, trigger_price=change.trigger_price,
-                         order_type=change.order_type)
+        row = self._open(order_id)
+        # An order turned into a MARKET order is marketable: it fills at once, as a new one does.
+        self.book.amend(row, change, state=self._settled() if change.order_type == "MARKET" else None)
 
     async def order_status(self, order_id: str) -> BrokerOrderStatus:
         self._maybe_refuse_connection()
         await self._round_trip()
-        paper = self._advance(self._known(order_id))
-        filled = paper.qty if paper.state == "filled" else 0
-        price = paper.price if paper.state == "filled" else None
-        message = self.knobs.late_reject if paper.state == "rejected" else ""
-        return BrokerOrderStatus(order_id, paper.state, filled, price, message)
+        row = self._advance(self._known(order_id))
+        state = self.book.state(row)
+        if state == "filled":
+            return BrokerOrderStatus(order_id, state, self.book.qty(row), self.book.price(row))
+        return BrokerOrderStatus(order_id, state, message=self.knobs.late_reject if state == "rejected" else "")
 
-    def _advance(self, paper: PaperOrder) -> PaperOrder:
-        """Time passes at the exchange: an open order fills, or is rejected late."""
-        due = paper.placed_at + self.knobs.fill_after_ms / 1000
-        if paper.state == "open" and self.knobs.fill_after_ms > 0 and self._clock.time() >= due:
-            self.book.update(paper, state="rejected" if self.knobs.late_reject else "filled")
-        return paper
+    def _settled(self) -> BrokerOrderState:
+        """Where an order that stops resting ends: filled, or rejected late when so configured."""
+        return "rejected" if self.knobs.late_reject else "filled"
 
-    def _open(self, order_id: str) -> PaperOrder:
-        paper = self._advance(self._known(order_id))
-        if paper.state != "open":
-            raise OrderRejected(f"order {order_id} is {paper.state}", broker_message=f"order is {paper.state}")
-        return paper
+    def _advance(self, row: int) -> int:
+        """Time passes at the exchange: a resting order fills, or is rejected late."""
+        due = self.book.placed_at(row) + self.knobs.fill_after_ms / 1000
+        if self.book.state(row) == "open" and self.knobs.fill_after_ms > 0 and self._clock.time() >= due:
+            self.book.set_state(row, self._settled())
+        return row
+
+    def _open(self, order_id: str) -> int:
+        row = self._advance(self._known(order_id))
+        state = self.book.state(row)
+        if state != "open":
+            raise OrderRejected(f"order {order_id} is {state}", broker_message=f"order is {state}")
+        return row
 
     async def find_order_by_tag(self, order: BrokerOrder) -> str | None:
         self._maybe_refuse_connection()
-        paper = self.book.by_tag(order.tag)
-        return paper.order_id if paper else None
+        row = self.book.row_of_tag(order.tag)
+        return None if row is None else self.book.order_id(row)
 
-    def _known(self, order_id: str) -> PaperOrder:
-        paper = self.book.by_id(order_id)
-        if paper is None:
+    def _known(self, order_id: str) -> int:
+        row = self.book.row_of_id(order_id)
+        if row is None:
             raise OrderRejected(f"no order {order_id}", broker_message="order not found")
-        return paper
+        return row
 
     def session(self) -> SessionInfo:
         return SessionInfo("valid")

@@ -18,6 +18,8 @@ class PaperConfig(BrokerTable):
     fail_rate: float = Field(default=0.0, ge=0, le=1, strict=False)
     """Share of calls that fail as BROKER_UNAVAILABLE."""
     fill_after_ms: float = Field(default=0.0, ge=0, le=86_400_000, strict=False)
-    """Accepted orders fill after this long (0: they stay open until cancelled)."""
+    """Accepted LIMIT and stop orders fill after this long (0: they rest until cancelled).
+    MARKET orders fill at once, as at an exchange."""
     late_reject: str = ""
-    """When set, accepted orders are rejected after fill_after_ms with this message."""
+    """When set, accepted orders are rejected with this message instead of filled: after
+    fill_after_ms, a MARKET order at once."""
