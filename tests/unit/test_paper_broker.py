@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -310,6 +312,30 @@ async def test_the_journal_lines_are_written_as_before_so_an_older_daemon_reads_
     expected = [line.replace('"state":"open","order_type":"MARKET"', '"state":"filled","order_type":"MARKET"')
                 for line in before[:-1]]
     assert journal.read_text().splitlines() == expected
+
+
+async def test_the_journal_lines_of_one_loop_turn_reach_the_file_together_before_the_next_turn(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    journal = tmp_path / "fyers.jsonl"
+    broker = paper(clock, journal=journal)
+    try:
+        for key in ("a", "b", "c"):  # no await yields at 0 ms latency: one loop turn
+            await broker.place_order(order(key))
+        assert not journal.exists() or journal.read_bytes() == b""  # not yet: one write at the turn's end
+        await asyncio.sleep(0)
+        lines = journal.read_text().splitlines()
+        assert [json.loads(line)["op"] for line in lines] == ["attempt", "add"] * 3
+    finally:
+        await broker.close()
+
+
+async def test_closing_the_broker_writes_what_the_journal_still_holds(clock: ManualClock, tmp_path: Path) -> None:
+    journal = tmp_path / "fyers.jsonl"
+    broker = paper(clock, journal=journal)
+    await broker.place_order(order())
+    await broker.close()  # in the same loop turn
+    assert len(journal.read_text().splitlines()) == 2
 
 
 async def test_a_torn_last_journal_line_is_ignored(clock: ManualClock, tmp_path: Path) -> None:
