@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import to_json
+
 from ordo_shared.errors import InternalError
 
 
@@ -66,7 +68,9 @@ class Journal:
     def append(self, entry: dict[str, object]) -> None:
         if self._fd is None:
             return
-        self._pending.append(json.dumps(entry, separators=(",", ":")).encode() + b"\n")
+        # pydantic-core's encoder, at a fraction of the json module's cost: the same bytes for
+        # these ASCII entries (non-ASCII would be UTF-8 instead of escapes, which json reads alike).
+        self._pending.append(to_json(entry) + b"\n")
         if len(self._pending) > 1:
             return  # the write at the end of this loop turn is already scheduled
         try:
