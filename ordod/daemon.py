@@ -39,7 +39,7 @@ from ordod.service import OrdoService
 from ordod.session_manager import SessionManager
 from ordod.sockets import SocketFactory, bound_endpoint, check_zmq_endpoint, parse_http_listen
 from ordod.state_lock import StateLock
-from ordod.storage.database import Database
+from ordod.storage.database import CONTROL_SCHEMA, Database
 from ordod.tokens import load_authenticator, rate_limits
 from ordod.tracking import OrderTracker, TrackingStore
 from ordod.validator import PreTradeValidator
@@ -68,6 +68,7 @@ class Daemon:
         self._lock = StateLock(self.config.daemon.state_dir)
         self._sockets: SocketFactory | None = None
         self.db: Database | None = None
+        self.control_db: Database | None = None
         self.http: HttpServer | None = None
         self.http_port: int | None = None
         """The HTTP API's bound port (daemon.http_listen may ask for port 0); None if disabled."""
@@ -97,6 +98,8 @@ class Daemon:
         self.authenticator = load_authenticator(cfg)
 
         self.db = await Database.open(cfg.daemon.state_dir / "ordo.db", cfg.daemon.db_busy_timeout_ms)
+        self.control_db = await Database.open(cfg.daemon.state_dir / "control.db", cfg.daemon.db_busy_timeout_ms,
+                                              schema=CONTROL_SCHEMA)
         self._sockets = SocketFactory(allow_remote=cfg.daemon.allow_remote)
         if cfg.auth.curve is not None:
             self._sockets.enable_curve(cfg.auth.curve)
@@ -105,7 +108,8 @@ class Daemon:
         self.publisher = EventPublisher(pub_socket)
         self.audit = AuditLog(self.db, SqliteAuditStore(self.db), clock, self._publish)
         await self.audit.start()
-        self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.db), clock, cfg.kill_switch.min_hold_s)
+        self.kill_switch = KillSwitch(SqliteKillSwitchStore(self.control_db, legacy=self.db), clock,
+                                      cfg.kill_switch.min_hold_s)
         await self.kill_switch.start()
         self.idempotency = SqliteIdempotencyStore(self.db, cfg.daemon.idempotency_ttl_h * 3600)
         await self.idempotency.start(clock.time())
@@ -219,6 +223,9 @@ class Daemon:
         if self.db is not None:
             await self.db.close()
             self.db = None
+        if self.control_db is not None:
+            await self.control_db.close()
+            self.control_db = None
         if self._sockets is not None:
             self._sockets.close_all()
             self._sockets = None

@@ -36,20 +36,28 @@ class KillSwitchStore(Protocol):
 
 
 class SqliteKillSwitchStore:
-    def __init__(self, db: Database) -> None:
+    """The switch's rows in ``db`` (the daemon gives it control.db). ``legacy``: where an older
+    daemon kept them (ordo.db); read once, while ``db`` has never held a row, and carried over."""
+
+    def __init__(self, db: Database, legacy: Database | None = None) -> None:
         self._db = db
+        self._legacy = legacy
 
     async def load(self) -> dict[str, Isolation]:
-        rows = await self._db.fetchall("SELECT scope, reason, set_by, set_at FROM kill_switches WHERE active = 1")
-        return {
-            row[0]: Isolation(reason=row[1], set_by=row[2], set_at=datetime.fromisoformat(row[3]) if row[3] else None)
-            for row in rows
-        }
+        active = await _active_rows(self._db)
+        if self._legacy is None or await self._db.fetchone("SELECT 1 FROM kill_switches LIMIT 1") is not None:
+            return active
+        carried = await _active_rows(self._legacy)
+        for scope, isolation in carried.items():
+            await self.save(scope, isolation)
+        if carried:
+            log.warning("kill switch carried over from the order database: %s", ", ".join(sorted(carried)))
+        return carried
 
     async def save(self, scope: str, active: Isolation | None) -> None:
         state = active or Isolation()
-        # Priority: the acknowledgement an operator waits for must not queue behind the very
-        # orders being stopped (the in-memory switch has flipped already; this only records it).
+        # Priority: the acknowledgement an operator waits for must not queue behind anything
+        # (the in-memory switch has flipped already; this only records it).
         await self._db.write(
             [
                 (
@@ -62,6 +70,14 @@ class SqliteKillSwitchStore:
             ],
             priority=True,
         )
+
+
+async def _active_rows(db: Database) -> dict[str, Isolation]:
+    rows = await db.fetchall("SELECT scope, reason, set_by, set_at FROM kill_switches WHERE active = 1")
+    return {
+        row[0]: Isolation(reason=row[1], set_by=row[2], set_at=datetime.fromisoformat(row[3]) if row[3] else None)
+        for row in rows
+    }
 
 
 class KillSwitch:

@@ -25,7 +25,7 @@ from ordod.storage.writer import DURABLE_PRAGMAS, SqliteWriter, Statement
 
 log = logging.getLogger("ordod.storage")
 
-__all__ = ["SCHEMA", "Database", "Statement", "WriteOp"]
+__all__ = ["CONTROL_SCHEMA", "SCHEMA", "Database", "Statement", "WriteOp"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS unresolved (
     since     REAL NOT NULL,
     PRIMARY KEY (order_ref, broker_id)
 );
+-- Before control.db existed, the kill switch lived here; it is read once, to carry it over.
 CREATE TABLE IF NOT EXISTS kill_switches (
     scope   TEXT PRIMARY KEY,
     active  INTEGER NOT NULL,
@@ -103,6 +104,19 @@ CREATE TABLE IF NOT EXISTS audit_meta (
 );
 """
 
+
+# control.db: the kill switch, in a database of its own with a writer of its own, so that its
+# acknowledgement never waits for an order's group commit, and it can be set even when
+# ordo.db is locked or full.
+CONTROL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS kill_switches (
+    scope   TEXT PRIMARY KEY,
+    active  INTEGER NOT NULL,
+    reason  TEXT NOT NULL,
+    set_by  TEXT NOT NULL,
+    set_at  TEXT
+);
+"""
 
 # A background write waits at most this long for a write that someone awaits, to share its commit.
 DEFAULT_LINGER_S = 0.005
@@ -184,11 +198,12 @@ class Database:
         return self.sqlite_writer.commits
 
     @classmethod
-    async def open(cls, path: Path, busy_timeout_ms: int = 2000, linger_s: float = DEFAULT_LINGER_S) -> Database:
+    async def open(cls, path: Path, busy_timeout_ms: int = 2000, linger_s: float = DEFAULT_LINGER_S,
+                   schema: str = SCHEMA) -> Database:
         pragmas = (*DURABLE_PRAGMAS, f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         writer = SqliteWriter(path, pragmas)
         try:
-            await writer.open(SCHEMA)  # first: it creates the schema and switches the file to WAL
+            await writer.open(schema)  # first: it creates the schema and switches the file to WAL
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             await writer.close()

@@ -27,3 +27,20 @@ async def test_database_that_cannot_be_written_refuses_the_order_and_sends_nothi
         # Nothing was reserved, so the same key goes through once the database is writable.
         retried = await client.place("k-locked")
     assert retried["ok"] is True and retried["status"] == "success" and retried["replayed"] is False
+
+
+async def test_the_kill_switch_is_set_durably_while_the_order_database_is_locked(state_dir: Path) -> None:
+    config = make_config(state_dir, daemon={"db_busy_timeout_ms": 100})
+    async with running_daemon(config) as d:
+        client = d.client()
+        blocker = sqlite3.connect(state_dir / "ordo.db", isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        try:
+            switched = await client.call("kill_switch", active=True, reason="orders db stuck")
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert switched["ok"] is True and switched["kill_switch"]["active"] is True
+    async with running_daemon(config) as d:  # and it is still on after a restart
+        state = await d.client().call("kill_switch")
+    assert state["kill_switch"]["active"] is True and state["kill_switch"]["reason"] == "orders db stuck"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ from ordo_shared.errors import KillSwitchHold, ValidationFailed
 from ordo_shared.models import Isolation
 from ordod.clock import ManualClock
 from ordod.kill_switch import GLOBAL, KillSwitch, SqliteKillSwitchStore
-from ordod.storage.database import Database
+from ordod.storage.database import CONTROL_SCHEMA, Database
 
 HOLD_S = 60.0
 
@@ -216,3 +217,26 @@ async def test_turning_off_a_scope_that_is_off_changes_nothing(db: Database, clo
     switch.on_change(lambda scope, old, new, by: heard.append(scope))
     assert (await switch.turn_off(GLOBAL, "bob", confirm=True)).active is False
     assert heard == []
+
+
+async def test_a_switch_an_older_daemon_kept_in_the_order_database_is_carried_over_once(tmp_path: Path) -> None:
+    orders_db = await Database.open(tmp_path / "ordo.db")
+    control_db = await Database.open(tmp_path / "control.db", schema=CONTROL_SCHEMA)
+    try:
+        clock = ManualClock()
+        older = KillSwitch(SqliteKillSwitchStore(orders_db), clock, min_hold_s=0)
+        await older.start()
+        await older.turn_on(GLOBAL, "set before the upgrade", "ops")
+
+        upgraded = KillSwitch(SqliteKillSwitchStore(control_db, legacy=orders_db), clock, min_hold_s=0)
+        await upgraded.start()
+        assert upgraded.active and upgraded.state.reason == "set before the upgrade"
+        await upgraded.turn_off(GLOBAL, "ops", confirm=True)
+
+        # The order database still says "on"; control.db has rows now and alone decides.
+        restarted = KillSwitch(SqliteKillSwitchStore(control_db, legacy=orders_db), clock, min_hold_s=0)
+        await restarted.start()
+        assert not restarted.active
+    finally:
+        await orders_db.close()
+        await control_db.close()
