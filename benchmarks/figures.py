@@ -86,6 +86,7 @@ class Bench:
                 took = daemon.start()
                 if 7 in self.only:
                     self.m.add("fig7.start_s", took)
+            self.m.facts["daemon_nice"] = main.nice()
             reply_size = self._reply_size(main)
             self.m.facts["request_bytes"] = len(loadgen.place_order_frame(TOKEN, "bench-size-probe-0-0", 1))
             self.m.facts["reply_bytes"] = reply_size

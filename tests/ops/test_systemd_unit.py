@@ -93,6 +93,12 @@ def test_the_unit_has_the_lifecycle_and_hardening_the_daemon_relies_on() -> None
     assert unit["WatchdogSec"] and unit["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
 
 
+def test_the_benchmarks_run_the_daemon_at_the_units_priority() -> None:
+    from benchmarks.daemon import PRODUCTION_NICE
+
+    assert directives(UNIT.read_text())["Nice"] == [str(PRODUCTION_NICE)]
+
+
 def test_stop_timeout_leaves_room_for_the_shutdown_grace_of_the_example_config() -> None:
     unit = directives(UNIT.read_text())
     stop_timeout_s = float(unit["TimeoutStopSec"][0].removesuffix("s"))
