@@ -27,6 +27,16 @@ log = logging.getLogger("ordod.storage")
 
 __all__ = ["CONTROL_SCHEMA", "SCHEMA", "Database", "Statement", "WriteOp"]
 
+KILL_SWITCHES_TABLE = """
+CREATE TABLE IF NOT EXISTS kill_switches (
+    scope   TEXT PRIMARY KEY,
+    active  INTEGER NOT NULL,
+    reason  TEXT NOT NULL,
+    set_by  TEXT NOT NULL,
+    set_at  TEXT
+);
+"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
     order_ref       TEXT PRIMARY KEY,
@@ -80,14 +90,6 @@ CREATE TABLE IF NOT EXISTS unresolved (
     since     REAL NOT NULL,
     PRIMARY KEY (order_ref, broker_id)
 );
--- Before control.db existed, the kill switch lived here; it is read once, to carry it over.
-CREATE TABLE IF NOT EXISTS kill_switches (
-    scope   TEXT PRIMARY KEY,
-    active  INTEGER NOT NULL,
-    reason  TEXT NOT NULL,
-    set_by  TEXT NOT NULL,
-    set_at  TEXT
-);
 CREATE TABLE IF NOT EXISTS audit (
     seq       INTEGER PRIMARY KEY,
     ts        TEXT NOT NULL,
@@ -102,21 +104,13 @@ CREATE TABLE IF NOT EXISTS audit_meta (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
-"""
+""" + KILL_SWITCHES_TABLE  # before control.db existed, the switch lived here: read once, to carry it over
 
 
 # control.db: the kill switch, in a database of its own with a writer of its own, so that its
 # acknowledgement never waits for an order's group commit, and it can be set even when
 # ordo.db is locked or full.
-CONTROL_SCHEMA = """
-CREATE TABLE IF NOT EXISTS kill_switches (
-    scope   TEXT PRIMARY KEY,
-    active  INTEGER NOT NULL,
-    reason  TEXT NOT NULL,
-    set_by  TEXT NOT NULL,
-    set_at  TEXT
-);
-"""
+CONTROL_SCHEMA = KILL_SWITCHES_TABLE
 
 # A background write waits at most this long for a write that someone awaits, to share its commit.
 DEFAULT_LINGER_S = 0.005
