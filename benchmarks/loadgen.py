@@ -48,7 +48,7 @@ class BenchFailure(RuntimeError):
     """A reply that says Ordo did not do the job: a benchmark must not time failures."""
 
 
-def _check_reply(raw: bytes, sent: bytes, echo: bool, tolerate_kill_switch: bool) -> bool:
+def check_reply(raw: bytes, sent: bytes, echo: bool, tolerate_kill_switch: bool) -> bool:
     """True for a placed order (or an echo), False for a tolerated refusal; raises otherwise."""
     reply = json.loads(raw)  # parsed in both cases, so the client's own cost is the same
     if echo:
@@ -87,7 +87,7 @@ async def _closed_loop(
                 await sock.send(frame)
                 raw = await sock.recv()
                 t1 = time.perf_counter()
-                placed = _check_reply(raw, frame, echo, tolerate_kill_switch)
+                placed = check_reply(raw, frame, echo, tolerate_kill_switch)
                 result.total += placed
                 if measuring.is_set() and t1 <= stop_at[0]:
                     result.reply_bytes = len(raw)
