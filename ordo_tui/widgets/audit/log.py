@@ -38,8 +38,10 @@ class AuditLog(ScrollView, can_focus=True):
         self.cap = cap
         self._line = line
         self._events: deque[Event] = deque(maxlen=cap)
-        # Keyed by the event object itself: rows that fall off the cap fall out of here too.
-        self._strips: LRUCache[int, tuple[Event, Strip]] = LRUCache(512)
+        # The rows lately in view, so a repaint or a scroll by a row or two renders only what
+        # is new. Small on purpose: each strip carries a dozen caches of its own, all of them
+        # objects the garbage collector walks on every full collection.
+        self._strips: LRUCache[int, tuple[Event, Strip]] = LRUCache(128)
 
     @property
     def row_count(self) -> int:
