@@ -179,8 +179,8 @@ async def _flood(rep: str, pub: str, token: str, run_id: str, rate: float, start
 
     try:
         await asyncio.wait_for(ready.wait(), 30)
-        if not await asyncio.to_thread(start.wait, 300):
-            raise RuntimeError("the flood was never started")
+        if not await asyncio.to_thread(_started, start, stop):
+            return FloodResult(published=published)  # the desk gave up before its flood
         watcher = asyncio.create_task(watch_stop())
         result = await _place(ctx, rep, token, run_id, rate, stopping)
         await watcher
@@ -191,6 +191,17 @@ async def _flood(rep: str, pub: str, token: str, run_id: str, rate: float, start
         ctx.term()
     result.published = published
     return result
+
+
+def _started(start: Any, stop: Any, timeout_s: float = 300.0) -> bool:
+    """Wait for ``start``; False if ``stop`` comes first."""
+    deadline = time.monotonic() + timeout_s
+    while not start.wait(0.1):
+        if stop.is_set():
+            return False
+        if time.monotonic() > deadline:
+            raise RuntimeError("the flood was never started")
+    return True
 
 
 def flood(rep: str, pub: str, token: str, run_id: str, orders_per_s: float, start: Any, stop: Any) -> FloodResult:

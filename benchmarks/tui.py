@@ -115,12 +115,11 @@ class ScreenRow:
             for y, x1, x2 in update.spans:
                 if y != self.y:
                     continue
-                for end, (x, strip) in zip(update.chop_ends[y], update.chops[y].items(), strict=False):
-                    if strip is None or x > x2 or end <= x1:
+                for end, (x, chop) in zip(update.chop_ends[y], update.chops[y].items(), strict=False):
+                    if chop is None or x > x2 or end <= x1:
                         continue
-                    if not (x2 > x >= x1 and end <= x2):
-                        strip = strip.crop(0, min(end, x2) - x)
-                    self._put(x, strip)
+                    inside = x2 > x >= x1 and end <= x2
+                    self._put(x, chop if inside else chop.crop(0, min(end, x2) - x))
                     painted = True
             return painted
         return False
@@ -269,6 +268,7 @@ async def _desk_keys(config: Path, presses: int, warmup: int, gap_ms: tuple[floa
             result.flood_s = time.perf_counter() - started
             result.shown_events = audit.received - shown
             result.frames = watch.frames
+            await asyncio.to_thread(flood_off.set)
     finally:
         flood_off.set()
         link.close()
@@ -283,6 +283,7 @@ def desk_keys(config: str, presses: int, warmup: int, gap_ms: tuple[float, float
     return asyncio.run(_desk_keys(Path(config), presses, warmup, gap_ms, seed, flood_on, flood_off, flood_ramp_s))
 
 
-def warm() -> None:
-    """Import the desk in a pool worker before anything is timed."""
-    import ordo_tui.app  # noqa: F401
+def warm(hold_s: float) -> None:
+    """Import the desk in a pool worker before anything is timed (the desk is imported above;
+    holding the worker a while makes the pool hand the other warm-ups to the other workers)."""
+    time.sleep(hold_s)
