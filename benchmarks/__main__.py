@@ -34,7 +34,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a short smoke run (2 repetitions, short phases)")
     parser.add_argument("--reps", type=int, help="repetitions of every figure (default 5)")
-    parser.add_argument("--only", help="comma-separated figure numbers, e.g. 1,2 (default: 1-7)")
+    parser.add_argument("--only", help="comma-separated figure numbers, e.g. 1,2 (default: 1-8)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where the JSON and the plot go")
     parser.add_argument("--workdir", type=Path, help="state directories go here (default: a temp dir; "
                         "put it on the disk you deploy on, a tmpfs makes fsync free)")

@@ -4,6 +4,7 @@ the parent can see: the time from launch to the first ``ping`` answer, and the d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -34,10 +35,8 @@ PRODUCTION_NICE = -5
 def _production_priority() -> None:
     """In the child, before exec (so every thread the daemon starts inherits it). Lowering the
     nice value needs root or CAP_SYS_NICE; without them the daemon runs at the default."""
-    try:
+    with contextlib.suppress(PermissionError):
         os.setpriority(os.PRIO_PROCESS, 0, PRODUCTION_NICE)
-    except PermissionError:
-        pass
 
 
 @dataclass(frozen=True)

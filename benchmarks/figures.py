@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import zmq
 
-from benchmarks import baselines, loadgen, memory
+from benchmarks import baselines, flood, loadgen, memory, tui
 from benchmarks.daemon import TOKEN, DaemonProcess, DaemonSpec
 from benchmarks.settings import Settings
 from benchmarks.stats import PERCENTILES, latency_percentiles, percentile, pkey
@@ -31,7 +31,7 @@ T = TypeVar("T")
 ZERO_LATENCY = DaemonSpec({"fyers": 0.0, "hdfc": 0.0})
 FAN_OUT = DaemonSpec({"fyers": 50.0, "hdfc": 80.0})
 SLOWEST_BROKER_S = 0.080
-ALL_FIGURES = frozenset(range(1, 8))
+ALL_FIGURES = frozenset(range(1, 9))
 ROW_BYTES = 600  # about one order row: the order and its reply as JSON
 
 
@@ -68,6 +68,7 @@ class Bench:
         self.manager = manager
         self.m = Measurements()
         self._profile_to = profile_to
+        self._desk_orders_per_s: float | None = None
 
     def _job(self, fn: Any, *args: Any, **kwargs: Any) -> Future[Any]:
         return self.pool.submit(fn, *args, **kwargs)
@@ -81,11 +82,15 @@ class Bench:
         main = DaemonProcess(self.workdir / "main", DaemonSpec(ZERO_LATENCY.broker_latency_ms,
                                                                profile_to=self._profile_to))
         fan_out = DaemonProcess(self.workdir / "fan-out", FAN_OUT)
+        # Figure 8's own daemon: the desk shows its flood and nothing of the other figures' load.
+        desk = DaemonProcess(self.workdir / "desk", ZERO_LATENCY)
         try:
             for daemon in (main, fan_out):
                 took = daemon.start()
                 if 7 in self.only:
                     self.m.add("fig7.start_s", took)
+            if 8 in self.only:
+                desk.start()
             self.m.facts["daemon_nice"] = main.nice()
             reply_size = self._reply_size(main)
             self.m.facts["request_bytes"] = len(loadgen.place_order_frame(TOKEN, "bench-size-probe-0-0", 1))
@@ -94,27 +99,30 @@ class Bench:
             with baselines.EchoServer(reply_size) as echo:
                 for rnd in range(s.reps):
                     started = time.perf_counter()
-                    self._round(main, fan_out, echo.endpoint, rnd)
+                    self._round(main, fan_out, desk, echo.endpoint, rnd)
                     log.info("round %d/%d done in %.1f s", rnd + 1, s.reps, time.perf_counter() - started)
             if 7 in self.only and self._profile_to is None:
                 self._memory()
         finally:
             main.stop()
             fan_out.stop()
+            desk.stop()
         return self.m
 
-    def _round(self, main: DaemonProcess, fan_out: DaemonProcess, echo: str, rnd: int) -> None:
+    def _round(self, main: DaemonProcess, fan_out: DaemonProcess, desk: DaemonProcess, echo: str, rnd: int) -> None:
         steps = ((1, lambda: self._latency(main, echo, rnd)), (2, lambda: self._throughput(main, echo, rnd)),
                  (3, lambda: self._commits(rnd)), (4, lambda: self._fan_out(fan_out, rnd)),
                  (5, lambda: self._kill_switch(main, rnd)), (6, lambda: self._audit(main, rnd)),
-                 (7, lambda: self._start_time(rnd)))
+                 (7, lambda: self._start_time(rnd)), (8, lambda: self._desk(desk, rnd)))
         for figure, step in steps:
             if figure in self.only:
                 step()
 
     def _warm_pool(self) -> None:
-        # Imports happen once per worker, before anything is timed.
+        # Imports happen once per worker, before anything is timed (the desk's only if needed).
         futures = [self._job(loadgen.sleep_latency, 0.3, 1) for _ in range(3)]
+        if 8 in self.only:
+            futures += [self._job(tui.warm, 1.0) for _ in range(3)]
         for future in futures:
             self._wait(future)
 
@@ -203,6 +211,31 @@ class Bench:
             self.m.add("fig7.start_s", daemon.start())
         finally:
             daemon.stop()
+
+    def _desk(self, desk: DaemonProcess, rnd: int) -> None:
+        """Figure 8: keys typed on the desk (the TUI, headless, in a worker process), first quiet,
+        then while another process's orders make the daemon publish ~2,000 audit events a second;
+        see ``benchmarks.tui`` for what exactly is timed."""
+        s = self.s
+        if self._desk_orders_per_s is None:
+            per_order = self._wait(self._job(flood.events_per_order, desk.rep, desk.pub, TOKEN))
+            self._desk_orders_per_s = flood.orders_per_second(s.desk_flood_events_per_s, per_order)
+            self.m.facts["desk_events_per_order"] = per_order
+            self.m.facts["desk_orders_per_s"] = round(self._desk_orders_per_s, 1)
+        flood_on, flood_off = self.manager.Event(), self.manager.Event()
+        flooding = self._job(flood.flood, desk.rep, desk.pub, TOKEN, f"desk-{rnd}", self._desk_orders_per_s,
+                             flood_on, flood_off)
+        typed: tui.DeskResult = self._wait(self._job(
+            tui.desk_keys, str(desk.config_path), s.desk_keys, s.desk_warmup_keys, s.desk_pause_ms, rnd,
+            flood_on, flood_off))
+        flooded: flood.FloodResult = self._wait(flooding)
+        for series, latencies in (("fig8.quiet", typed.quiet_ms), ("fig8.flood", typed.flood_ms)):
+            self.m.add_latencies(series, latencies)
+            self.m.add(f"{series}.max", max(latencies))
+        assert flooded.published is not None
+        self.m.add("fig8.published_per_s", flooded.published.per_second)
+        self.m.add("fig8.shown_per_s", typed.shown_per_s)
+        self.m.add("fig8.orders_per_s", flooded.orders_per_s)
 
     def _memory(self) -> None:
         """Figure 7: a daemon of its own gets exactly ``rss_orders`` orders; then its memory is

@@ -15,6 +15,7 @@ PAIRS: tuple[tuple[str, str, str, str], ...] = (
     ("fig2.ordo.c64", "fig2.echo.c64", "place_order, 64 clients vs echo at 64", "#d62728"),
     ("fig5.kill_switch", "fig5.ping", "kill switch set vs ping, under 64 clients", "#2ca02c"),
     ("fig4.ordo", "fig4.sleep", "fan-out 50+80 ms brokers vs 80 ms sleep", "#9467bd"),
+    ("fig8.flood", "fig8.quiet", "TUI key to screen, 2,000 audit events/s vs none", "#ff7f0e"),
 )
 
 WIDTH, HEIGHT = 760, 460

@@ -1,4 +1,4 @@
-"""How long and how often each figure is measured. The defaults fit in about 4 minutes on a
+"""How long and how often each figure is measured. The defaults fit in about 5 minutes on a
 2-core machine; ``quick`` is a smoke run of the whole pipeline in well under a minute."""
 
 from __future__ import annotations
@@ -32,8 +32,17 @@ class Settings:
     """Figure 7: orders the daemon has placed when its memory is read."""
     load_clients: int = 64
     """Figures 3, 5 and 6: the concurrency of the order load."""
+    desk_keys: int = 100
+    """Figure 8: keys timed per repetition on the quiet desk, and as many again under the flood."""
+    desk_warmup_keys: int = 20
+    """Figure 8: keys pressed first and not timed (code paths and caches warming up)."""
+    desk_pause_ms: tuple[float, float] = (5.0, 15.0)
+    """Figure 8: a random pause in this range after each key has shown, before the next."""
+    desk_flood_events_per_s: float = 2000.0
+    """Figure 8: the audit events per second the flood's orders are paced to."""
 
     @classmethod
     def quick(cls) -> Settings:
         return cls(reps=2, warmup_s=0.1, latency_orders=300, throughput_s=0.5, commit_s=0.5, fanout_orders=5,
-                   kill_switch_s=0.7, audit_s=0.5, pubsub_events=20_000, rss_orders=5_000)
+                   kill_switch_s=0.7, audit_s=0.5, pubsub_events=20_000, rss_orders=5_000, desk_keys=40,
+                   desk_warmup_keys=10)

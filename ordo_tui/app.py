@@ -22,6 +22,7 @@ from ordo_tui.messages import ActionFailed
 from ordo_tui.model.kill_switch import KillSwitchChange, active_scopes
 from ordo_tui.model.order_actions import OrderAction, cancel_of, holdings, open_holdings
 from ordo_tui.model.submissions import Submission
+from ordo_tui.runtime import tune_for_latency
 from ordo_tui.screens.confirm_order import ConfirmOrder
 from ordo_tui.screens.help import HelpScreen
 from ordo_tui.screens.kill_switch import EngageKillSwitch, ReleaseKillSwitch
@@ -66,6 +67,8 @@ class OrdoApp(App[int]):
         return screen
 
     def on_ready(self) -> None:
+        if self.options.tune_gc:
+            tune_for_latency()
         self.controller.start(self.desk.post_message)
 
     # -- the one place worker failures land -------------------------------------------
@@ -241,9 +244,13 @@ def make_app(link: DeskLink, options: DeskOptions | None = None) -> OrdoApp:
     return OrdoApp(link, options)
 
 
+TERMINAL = DeskOptions(tune_gc=True)
+"""The options of the desk in a terminal (``ordo up``, ``ordo tui``)."""
+
+
 def run_tui(settings: ClientSettings) -> int:
     link = DaemonLink(settings)
     try:
-        return make_app(link).run() or 0
+        return make_app(link, TERMINAL).run() or 0
     finally:
         link.close()

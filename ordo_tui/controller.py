@@ -82,7 +82,15 @@ class DeskOptions:
     orders_min_interval_s: float = 0.25
     """Blotter refreshes triggered by the stream (a reload, or the orders that changed) are at
     most this frequent."""
+    orders_flood_rate: float = 20.0
+    """Orders changing per second beyond which the stream counts as a flood ..."""
+    orders_flood_interval_s: float = 1.0
+    """... and then the blotter is refreshed at most this often (see ``model.refresh``); the
+    trader's own order shows at once in the order panel either way."""
     key_factory: Callable[[], str] = new_key
+    tune_gc: bool = False
+    """Freeze start-up objects out of the garbage collector's sight once the desk is up (see
+    ``ordo_tui.runtime``): what a terminal session wants, not a test run of many apps."""
 
 
 class DeskController:
@@ -101,7 +109,8 @@ class DeskController:
         self._stream_health: HealthSnapshot | None = None
         self._restart_audit = False
         self._replaying = False
-        self._refresh = BlotterRefresh()
+        self._refresh = BlotterRefresh(calm_s=options.orders_min_interval_s, flood_s=options.orders_flood_interval_s,
+                                       flood_rate=options.orders_flood_rate)
         self._orders_running = False
 
     def start(self, post: Callable[[Message], object]) -> None:
@@ -262,7 +271,7 @@ class DeskController:
                             continue  # NOT_FOUND: nothing to show for it
                         self._post(OrderRefreshed(orders[-1]))
                 self._settle_from(orders)
-                await asyncio.sleep(self.options.orders_min_interval_s)
+                await asyncio.sleep(self._refresh.pause(asyncio.get_running_loop().time()))
         finally:
             self._orders_running = False
 

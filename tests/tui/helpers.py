@@ -23,7 +23,7 @@ from tests.harness import RunningDaemon
 
 SIZE = (160, 48)
 FAST = DeskOptions(heartbeat_s=0.2, backoff_initial_s=0.05, backoff_max_s=0.3, flush_s=0.05,
-                   orders_min_interval_s=0.05)
+                   orders_min_interval_s=0.05, orders_flood_interval_s=0.2)
 
 
 def link_to(d: RunningDaemon, timeouts: LinkTimeouts | None = None) -> DaemonLink:

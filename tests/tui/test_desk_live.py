@@ -8,8 +8,9 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 
 from textual import events
-from textual.widgets import Input, RichLog
+from textual.widgets import Input
 
+from ordo_tui.widgets.audit.log import AuditLog
 from ordo_tui.widgets.header.connection_bar import ConnectionBar
 from tests.harness import make_config, running_daemon
 from tests.tui.helpers import SIZE, connected, desk, desk_on, link_to, wait_until
@@ -130,7 +131,7 @@ async def test_an_audit_flood_is_batched_capped_and_keys_still_work(state_dir: P
                          timeout_s=20)
         assert handled_during_flood
         assert len(view.events) == cap
-        assert len(app.desk.audit.query_one(RichLog).lines) <= cap
+        assert app.desk.audit.query_one(AuditLog).row_count <= cap
         assert view.received >= ticks * per_tick
         assert app.desk.audit.batches < view.received / 10
         seqs = [e.seq for e in view.events]

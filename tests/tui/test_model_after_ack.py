@@ -83,6 +83,16 @@ def test_many_changed_rows_are_one_reload() -> None:
     assert refresh.take() is None
 
 
+def test_the_blotter_is_refreshed_less_often_while_orders_flood_in() -> None:
+    refresh = BlotterRefresh(calm_s=0.25, flood_s=1.0, flood_rate=20)
+    assert refresh.pause(now=100.0) == 0.25  # nothing to judge a pace by yet
+    refresh.note([_event("order.received", f"R{i}") for i in range(10)] + [_event("broker.result", "X")])
+    assert refresh.pause(now=101.0) == 0.25  # 10 orders a second: a trader follows that
+    refresh.note([_event(kind, f"S{i}") for i in range(30) for kind in ("order.received", "order.completed")])
+    assert refresh.pause(now=102.0) == 1.0  # 30 orders (60 events) a second: a flood
+    assert refresh.pause(now=103.0) == 0.25  # and calm again
+
+
 # -- who holds an order, and what a cancel or modify sends ------------------------------
 
 def test_a_cancel_goes_only_where_the_order_is_still_open() -> None:

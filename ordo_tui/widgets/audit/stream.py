@@ -1,7 +1,8 @@
 """The live audit stream, newest at the bottom, filterable by event type and broker.
 
-Rows arrive in batches (the controller flushes a few times a second) and each batch is one
-write, so a flood costs a handful of renders a second; the cap bounds memory and rows.
+Rows arrive in batches (the controller flushes a few times a second); the log renders only
+the rows in view, so a flood costs what the screen shows, not what arrives. The cap bounds
+memory and rows.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Input, RichLog, Select
+from textual.widgets import Input, Select
 
 from ordo_shared.models import Event
 from ordo_tui.model.audit_sequence import GAP_TYPE
 from ordo_tui.model.audit_view import AuditView
 from ordo_tui.model.formatting import audit_summary
+from ordo_tui.widgets.audit.log import AuditLog
 
 _ERROR_TYPES = frozenset({"order.rejected", GAP_TYPE})
 
@@ -37,11 +39,6 @@ def audit_line(event: Event) -> Text:
                 f"{audit_summary(event)}", style=event_style(event), no_wrap=True, end="")
 
 
-def audit_block(events: list[Event]) -> Text:
-    """Many rows as one renderable: one write for a whole batch."""
-    return Text("\n", no_wrap=True, end="").join(audit_line(e) for e in events)
-
-
 class AuditStream(Vertical):
     def __init__(self, cap: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -53,15 +50,15 @@ class AuditStream(Vertical):
         with Horizontal(id="audit-filters"):
             yield Input(placeholder="filter types: order, breaker, kill…", id="audit-types", compact=True)
             yield Select([], prompt="all brokers", id="audit-broker", compact=True)
-        yield RichLog(max_lines=self.view.cap, id="audit-log", auto_scroll=True)
+        yield AuditLog(self.view.cap, audit_line, id="audit-log")
 
     def on_mount(self) -> None:
         self.border_title = "Audit"
         self._count()
 
     @property
-    def log_widget(self) -> RichLog:
-        return self.query_one("#audit-log", RichLog)
+    def log_widget(self) -> AuditLog:
+        return self.query_one("#audit-log", AuditLog)
 
     def add_batch(self, events: list[Event], restart: bool = False) -> None:
         if restart:
@@ -70,7 +67,7 @@ class AuditStream(Vertical):
         self.batches += 1
         shown = self.view.add(events)
         if shown:
-            self.log_widget.write(audit_block(shown))
+            self.log_widget.append(shown)
         self._count()
 
     def set_brokers(self, broker_ids: list[str]) -> None:
@@ -89,12 +86,10 @@ class AuditStream(Vertical):
         broker = self.query_one("#audit-broker", Select).value
         self.view.set_filter(self.query_one("#audit-types", Input).value,
                              None if broker is Select.NULL else str(broker))
-        log = self.log_widget
-        log.clear()
-        visible = self.view.visible()
-        if visible:
-            log.write(audit_block(visible))
+        self.log_widget.replace(self.view.visible())
         self._count()
 
     def _count(self) -> None:
-        self.border_subtitle = f"kept {len(self.view.events)}/{self.view.cap}"
+        subtitle = f"kept {len(self.view.events)}/{self.view.cap}"
+        if str(self.border_subtitle) != subtitle:  # setting it repaints the whole panel, even unchanged
+            self.border_subtitle = subtitle

@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from ordo_shared.models import BrokerHealth, HealthSnapshot
+from ordo_tui.widgets.text import same_text
 
 BREAKER_STYLE = {"closed": "green", "half_open": "bold yellow", "open": "bold white on red", "isolated": "magenta"}
 SESSION_STYLE = {"valid": "green", "expiring": "yellow", "expired": "bold red", "login_required": "bold red"}
@@ -51,4 +52,7 @@ class BrokerHealthPanel(DataTable[Text | str]):
             return
         for b in health.brokers:
             for key, value in broker_cells(b).items():
-                self.update_cell(b.broker_id, key, value, update_width=True)
+                # Snapshots come a few times a second and mostly repeat themselves; an updated
+                # cell costs a redraw of the table and, as its width may change, a layout.
+                if not same_text(value, self.get_cell(b.broker_id, key)):
+                    self.update_cell(b.broker_id, key, value, update_width=True)

@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from ordo_shared.models import KillSwitchState
 from ordo_tui.model.formatting import utc_stamp
+from ordo_tui.widgets.text import same_text
 
 
 class KillSwitchBanner(Static):
@@ -21,6 +22,7 @@ class KillSwitchBanner(Static):
         self.pending: str | None = None
         """What was asked and not yet answered ("isolating hdfc"), for the banner to say."""
         self.stale = True
+        self._shown: Text | None = None
 
     def on_mount(self) -> None:
         self._draw()
@@ -64,4 +66,7 @@ class KillSwitchBanner(Static):
             text.append(f"   [{self.pending}…]", style="bold blink")
         if self.stale and state is not None:
             text.append("   (last known: daemon not reachable)", style="italic")
-        self.update(text)
+        if not same_text(text, self._shown):
+            # Every health snapshot lands here, and an update lays the whole screen out again.
+            self._shown = text
+            self.update(text)

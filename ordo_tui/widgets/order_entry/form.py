@@ -37,6 +37,11 @@ class OrderForm(Vertical):
     class SendRequested(Message):
         """Enter in a field, or the Send button: the app validates and asks to confirm."""
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._marks: dict[str, str | None] = {}
+        """The message each field shows now (absent: none yet)."""
+
     def compose(self) -> ComposeResult:
         yield from _row("Symbol", "symbol", Input(placeholder="NSE:SBIN-EQ", id="symbol", compact=True))
         yield from _row("Side", "side", RadioSet(RadioButton("BUY", value=True, id="side-buy"),
@@ -97,6 +102,11 @@ class OrderForm(Vertical):
             self._mark(field.removeprefix("order.").split(".")[0], message)
 
     def _mark(self, field: str, message: str | None) -> None:
+        if self._marks.get(field) == message:
+            # Every key lands here. Updating a label lays the whole screen out again, so only
+            # a message that changes does it.
+            return
+        self._marks[field] = message
         row = self.query(f"#row-{field}")
         if row:
             row.first().set_class(message is not None, "-invalid")
