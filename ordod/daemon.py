@@ -21,6 +21,7 @@ from ordod.brokers.fyers.redirect import redirect_paths, register_routes
 from ordod.brokers.registry import build_adapter
 from ordod.clock import Clock, SystemClock
 from ordod.config import Config
+from ordod.deadlines import Deadlines
 from ordod.fanout import EventFanout
 from ordod.gateway import BrokerGateway
 from ordod.health import HealthMonitor
@@ -121,6 +122,7 @@ class Daemon:
             if isinstance(adapter, HttpBrokerAdapter):
                 adapter.limiter.on_wait = partial(self.metrics.rate_limiter_waited, broker_id)
             await adapter.start()
+        deadlines = Deadlines()  # one ticker for every broker call in flight
         self.gateways = {
             broker_id: BrokerGateway(
                 adapter,
@@ -129,6 +131,7 @@ class Daemon:
                 self._backoff(broker_id),
                 clock,
                 metrics=self.metrics,
+                deadlines=deadlines,
             )
             for broker_id, adapter in self.adapters.items()
         }

@@ -25,6 +25,7 @@ from ordod.brokers.base import BrokerAdapter, BrokerOrder, PlacedOrder
 from ordod.brokers.errors import BrokerError, BrokerTimeout, OrderRejected, OutcomeUnknown
 from ordod.clock import Clock
 from ordod.config import RetryConfig
+from ordod.deadlines import Deadlines
 from ordod.metrics import OrdoMetrics
 from ordod.retry import Backoff, NotFoundAfterLookup, counts_against_breaker, is_ambiguous, should_retry
 
@@ -87,6 +88,7 @@ class BrokerGateway:
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
         metrics: OrdoMetrics | None = None,
+        deadlines: Deadlines | None = None,
     ) -> None:
         self.adapter = adapter
         self.breaker = breaker
@@ -95,6 +97,7 @@ class BrokerGateway:
         self._clock = clock
         self._sleep = sleep
         self._metrics = metrics or OrdoMetrics()
+        self._deadlines = deadlines or Deadlines()
         self.stats = BrokerStats()
 
     @property
@@ -216,8 +219,9 @@ class BrokerGateway:
         timeout_s = max(min(self.retry.call_timeout_s, deadline - t0), 0.001)
         try:
             try:
-                # asyncio.timeout, not wait_for: no extra task and loop turn per broker call.
-                async with asyncio.timeout(timeout_s):
+                # Not wait_for (a task and a loop turn per call), nor asyncio.timeout (a loop
+                # timer per call): a shared coarse ticker (ordod/deadlines.py).
+                async with self._deadlines.after(timeout_s):
                     placed = await self.adapter.place_order(order)
             except TimeoutError as exc:
                 if isinstance(exc, BrokerError):
@@ -237,7 +241,7 @@ class BrokerGateway:
             # A broker still booking the order would answer "not found" to an immediate lookup.
             await self._sleep(self.retry.lookup_delay_ms / 1000)
         try:
-            async with asyncio.timeout(self.retry.call_timeout_s):
+            async with self._deadlines.after(self.retry.call_timeout_s):
                 order_id = await self.adapter.find_order_by_tag(order)
         except OrderRejected as rejected:
             # The broker has the order and rejected it: that is the outcome, not an unknown.
