@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import random
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Protocol
+
+# NSE and BSE keep Indian Standard Time, which has no daylight saving: a trading day is an IST date.
+EXCHANGE_TZ = timezone(timedelta(hours=5, minutes=30))
+
+
+def trading_day(ts: float) -> date:
+    """The exchange's calendar date at unix time ``ts``: day orders end with it."""
+    return datetime.fromtimestamp(ts, EXCHANGE_TZ).date()
 
 
 class Clock(Protocol):

@@ -21,8 +21,8 @@ from typing import Any
 from ordo_shared.models import TERMINAL_STATES, BrokerOrderView, BrokerResult, OrderSpec
 from ordod.audit import AuditLog
 from ordod.brokers.base import BrokerOrderStatus, OrderChange
-from ordod.brokers.errors import BrokerError, RateLimitExceeded
-from ordod.clock import Clock
+from ordod.brokers.errors import BrokerError, OrderNotFound, RateLimitExceeded
+from ordod.clock import Clock, trading_day
 from ordod.config import TrackingConfig
 from ordod.gateway import BrokerGateway
 from ordod.storage.database import Database, Statement
@@ -153,6 +153,7 @@ class OrderTracker:
         self._clock = clock
         self.config = config
         self._last_polled: dict[tuple[str, str], float] = {}
+        self._missing: set[tuple[str, str]] = set()  # warned about once: the broker did not show them
         self._wake = asyncio.Event()
         # Open orders as last read from the store: re-read every poll interval or when poked,
         # not every tick, so thousands of resting orders cost one query per interval.
@@ -216,6 +217,21 @@ class OrderTracker:
                 # Not looked up: this order and the rest stay due, and go first next pass.
                 log.debug("status lookups paused broker=%s: %s", broker_id, exc)
                 break
+            except OrderNotFound as exc:
+                self._last_polled[key] = polled_at
+                placed_on = trading_day(tracked.placed_at)
+                if placed_on < trading_day(polled_at):
+                    # A day order the close ended: the broker's book of today no longer holds it.
+                    await self._apply(tracked, BrokerOrderStatus(
+                        tracked.order_id, "expired", tracked.filled_qty, tracked.average_price,
+                        f"gone from the broker's order book after the close of {placed_on.isoformat()}: "
+                        "a day order expires at the close"))
+                    changed += 1
+                elif key not in self._missing:  # today's order the broker does not show: ask again
+                    self._missing.add(key)
+                    log.warning("broker=%s has no order %s (order_ref=%s): %s", broker_id, tracked.order_id,
+                                tracked.order_ref, exc)
+                continue
             except (BrokerError, TimeoutError) as exc:
                 self._last_polled[key] = polled_at
                 log.debug("status lookup failed order_ref=%s broker=%s: %s", tracked.order_ref, broker_id, exc)
@@ -237,6 +253,7 @@ class OrderTracker:
         if status.state in TERMINAL_STATES:
             self._last_polled.pop(tracked.key, None)
             self._open.pop(tracked.key, None)
+            self._missing.discard(tracked.key)
 
     async def run(self) -> None:
         tick = min(self.config.fast_poll_s, self.config.poll_interval_s) / 2

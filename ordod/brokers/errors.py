@@ -77,6 +77,11 @@ class OrderRejected(BrokerError):
     code = BrokerErrorCode.ORDER_REJECTED
 
 
+class OrderNotFound(OrderRejected):
+    """The broker's order book has no order by this id. Brokers keep a day's book: an order of
+    an earlier day that never filled is gone from it once its day ended."""
+
+
 class InsufficientFunds(OrderRejected):
     code = BrokerErrorCode.INSUFFICIENT_FUNDS
 

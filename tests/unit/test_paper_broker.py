@@ -17,6 +17,7 @@ from ordod.brokers.errors import (
     BrokerTimeout,
     BrokerUnavailable,
     InsufficientFunds,
+    OrderNotFound,
     OrderRejected,
     RateLimitExceeded,
 )
@@ -123,6 +124,22 @@ async def test_an_open_order_fills_after_fill_after_ms(clock: ManualClock) -> No
     clock.advance(2)
     status = await broker.order_status(placed.order_id)
     assert (status.state, status.filled_qty, status.average_price) == ("filled", 5, 100.0)
+
+
+async def test_a_day_order_still_resting_when_its_day_ends_has_expired(clock: ManualClock) -> None:
+    resting_broker, filling_broker = paper(clock), paper(clock, fill_after_ms=3_600_000)
+    resting = await resting_broker.place_order(order("resting"))
+    filling = await filling_broker.place_order(order("filling"))  # due an hour later, the same day
+    clock.advance(24 * 3600)  # the next trading day
+    assert (await resting_broker.order_status(resting.order_id)).state == "expired"
+    assert (await filling_broker.order_status(filling.order_id)).state == "filled", "it filled on its own day"
+    with pytest.raises(OrderRejected, match="expired"):
+        await resting_broker.cancel_order(resting.order_id)
+
+
+async def test_an_unknown_order_id_is_not_found(clock: ManualClock) -> None:
+    with pytest.raises(OrderNotFound):
+        await paper(clock).order_status("FYERS-00000042")
 
 
 async def test_a_late_rejection_carries_its_message(clock: ManualClock) -> None:

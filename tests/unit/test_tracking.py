@@ -8,6 +8,7 @@ from typing import Any
 from ordo_shared.models import BrokerResult, OrderSpec
 from ordod.audit import AuditLog, SqliteAuditStore
 from ordod.brokers.base import BrokerOrderStatus
+from ordod.brokers.errors import OrderNotFound
 from ordod.clock import ManualClock
 from ordod.config import RetryConfig, TrackingConfig
 from ordod.storage.database import Database
@@ -21,9 +22,12 @@ class CountingBook:
     def __init__(self) -> None:
         self.asked: list[str] = []
         self.filled: set[str] = set()
+        self.gone: set[str] = set()  # no longer in the broker's (daily) order book
 
     async def order_status(self, order_id: str) -> BrokerOrderStatus:
         self.asked.append(order_id)
+        if order_id in self.gone:
+            raise OrderNotFound(f"no order {order_id}", broker_message="order not found")
         if order_id in self.filled:
             return BrokerOrderStatus(order_id, "filled", 1, 500.5)
         return BrokerOrderStatus(order_id, "open")
@@ -64,3 +68,30 @@ async def test_a_fill_is_applied_once_and_the_order_is_no_longer_polled(db: Data
     assert await tracker.poll_once() == 0, "a change already applied is not applied again"
     assert book.asked == ["F-1"]
     assert [t.view.state for t in await tracker.store.for_order("ORD-0")] == ["filled"]
+
+
+async def test_an_order_gone_from_the_book_after_its_day_closed_has_expired(db: Database, clock: ManualClock) -> None:
+    tracker, book = await tracker_with_open_orders(db, clock, 1, poll_interval_s=1.0, fast_poll_s=0.5,
+                                                   max_polls_per_s=100)
+    book.gone.add("F-0")
+    assert await tracker.poll_once() == 0, "the same day, a missing order is asked about again, not ended"
+    assert [t.view.state for t in await tracker.store.for_order("ORD-0")] == ["open"]
+
+    clock.advance(24 * 3600)  # the next trading day: yesterday's day order left the broker's book
+    assert await tracker.poll_once() == 1
+    [expired] = await tracker.store.for_order("ORD-0")
+    assert expired.view.state == "expired" and "expires at the close" in expired.view.message
+    book.asked.clear()
+    clock.advance(5.0)
+    await tracker.poll_once()
+    assert book.asked == [], "an expired order is not looked up again"
+
+
+def test_a_trading_day_is_the_exchange_date_in_india() -> None:
+    from datetime import date
+
+    from ordod.clock import trading_day
+
+    # 18:29 and 18:31 UTC straddle midnight in Mumbai (UTC+05:30, no daylight saving).
+    assert trading_day(1_800_000_000 - 8 * 3600 + 18 * 3600 + 29 * 60) == date(2027, 1, 15)
+    assert trading_day(1_800_000_000 - 8 * 3600 + 18 * 3600 + 31 * 60) == date(2027, 1, 16)

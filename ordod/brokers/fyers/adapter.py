@@ -24,7 +24,7 @@ from ordod.brokers.base import (
 from ordod.brokers.common.adapter import HttpBrokerAdapter
 from ordod.brokers.common.ratelimit import CallKind, Sleep
 from ordod.brokers.common.token_store import TokenStore
-from ordod.brokers.errors import BrokerUnavailable, OrderRejected, SessionExpired
+from ordod.brokers.errors import BrokerUnavailable, OrderNotFound, OrderRejected, SessionExpired
 from ordod.brokers.fyers import mapping
 from ordod.brokers.fyers.config import FyersConfig
 from ordod.brokers.fyers.errors import rejection_for
@@ -80,7 +80,7 @@ class FyersAdapter(HttpBrokerAdapter[FyersConfig]):
         for row in book.orderBook:
             if row.id == order_id:
                 return mapping.status_of(row)
-        raise OrderRejected(f"Fyers has no order {order_id}", broker_message="order not found")
+        raise OrderNotFound(f"Fyers has no order {order_id}", broker_message="order not found")
 
     async def find_order_by_tag(self, order: BrokerOrder) -> str | None:
         book = await self._http.orders({"order_tag": mapping.order_tag_query(order.tag)})

@@ -25,7 +25,7 @@ from ordod.brokers.base import (
 from ordod.brokers.common.adapter import HttpBrokerAdapter
 from ordod.brokers.common.ratelimit import CallKind, Sleep
 from ordod.brokers.common.token_store import TokenStore
-from ordod.brokers.errors import BrokerError, OrderRejected, OutcomeUnknown
+from ordod.brokers.errors import BrokerError, OrderNotFound, OutcomeUnknown
 from ordod.brokers.hdfc import mapping
 from ordod.brokers.hdfc.config import HdfcConfig
 from ordod.brokers.hdfc.errors import rejection_for
@@ -98,7 +98,7 @@ class HdfcAdapter(HttpBrokerAdapter[HdfcConfig]):
         for row in await self._http.order(order_id, kind="background"):  # polled by the tracker
             if row.order_id == order_id:
                 return mapping.status_of(row)
-        raise OrderRejected(f"HDFC has no order {order_id}", broker_message="order not found")
+        raise OrderNotFound(f"HDFC has no order {order_id}", broker_message="order not found")
 
     async def find_order_by_tag(self, order: BrokerOrder) -> str | None:
         reference = mapping.reference_number(order)

@@ -29,9 +29,16 @@ from ordod.brokers.base import (
     PlacedOrder,
     SessionInfo,
 )
-from ordod.brokers.errors import ERROR_BY_CODE, BrokerError, BrokerTimeout, BrokerUnavailable, OrderRejected
+from ordod.brokers.errors import (
+    ERROR_BY_CODE,
+    BrokerError,
+    BrokerTimeout,
+    BrokerUnavailable,
+    OrderNotFound,
+    OrderRejected,
+)
 from ordod.brokers.paper.book import PaperBook
-from ordod.clock import Clock
+from ordod.clock import Clock, trading_day
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -126,10 +133,16 @@ class PaperBroker(BrokerAdapter):
         return "rejected" if self.knobs.late_reject else "filled"
 
     def _advance(self, row: int) -> int:
-        """Time passes at the exchange: a resting order fills, or is rejected late."""
-        due = self.book.placed_at(row) + self.knobs.fill_after_ms / 1000
-        if self.book.state(row) == "open" and self.knobs.fill_after_ms > 0 and self._clock.time() >= due:
+        """Time passes at the exchange: a resting order fills, or is rejected late, when due on
+        the day it was placed; one still resting when that day closed has expired (a day order)."""
+        if self.book.state(row) != "open":
+            return row
+        placed, now = self.book.placed_at(row), self._clock.time()
+        due = placed + self.knobs.fill_after_ms / 1000
+        if self.knobs.fill_after_ms > 0 and now >= due and trading_day(due) == trading_day(placed):
             self.book.set_state(row, self._settled())
+        elif trading_day(placed) < trading_day(now):
+            self.book.set_state(row, "expired")
         return row
 
     def _open(self, order_id: str) -> int:
@@ -147,7 +160,7 @@ class PaperBroker(BrokerAdapter):
     def _known(self, order_id: str) -> int:
         row = self.book.row_of_id(order_id)
         if row is None:
-            raise OrderRejected(f"no order {order_id}", broker_message="order not found")
+            raise OrderNotFound(f"no order {order_id}", broker_message="order not found")
         return row
 
     def session(self) -> SessionInfo:
