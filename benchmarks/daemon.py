@@ -4,9 +4,9 @@ the parent can see: the time from launch to the first ``ping`` answer, and the d
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -32,11 +32,12 @@ def free_port() -> int:
 PRODUCTION_NICE = -5
 
 
-def _production_priority() -> None:
-    """In the child, before exec (so every thread the daemon starts inherits it). Lowering the
-    nice value needs root or CAP_SYS_NICE; without them the daemon runs at the default."""
-    with contextlib.suppress(PermissionError):
-        os.setpriority(os.PRIO_PROCESS, 0, PRODUCTION_NICE)
+def _at_production_priority(cmd: list[str]) -> list[str]:
+    """``cmd`` under coreutils' ``nice``, so the daemon and every thread it starts run at the
+    unit's priority (lowering it needs root or CAP_SYS_NICE; without them ``nice`` says so and
+    runs the command at the default). Not preexec_fn: unsafe in a parent that has threads."""
+    nice = shutil.which("nice")
+    return [nice, "-n", str(PRODUCTION_NICE), *cmd] if nice else cmd
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ class DaemonProcess:
         try:
             with self.log_path.open("ab") as log:
                 started = time.perf_counter()
-                self._proc = subprocess.Popen(cmd, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                              preexec_fn=_production_priority)
+                self._proc = subprocess.Popen(_at_production_priority(cmd), stdout=log, stderr=log,
+                                              stdin=subprocess.DEVNULL)
             probe.send(b'{"v":1,"op":"ping","id":"start"}')
             deadline = started + timeout_s
             while not probe.poll(10):
