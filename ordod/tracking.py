@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import logging
 import math
 import sqlite3
@@ -96,12 +98,25 @@ class TrackingStore:
         )
         return [_tracked(row) for row in rows]
 
-    async def open_for_polling(self) -> list[OpenOrder]:
+    async def open_for_polling(self, after_row: int = 0, order_ref: str | None = None
+                               ) -> tuple[list[OpenOrder], int]:
+        """Open orders whose row came after ``after_row`` (rows are only ever added, so their
+        rowids only grow: a tracker reads each new one once), or all of ``order_ref``'s rows;
+        and the highest row id seen."""
+        params: tuple[object, ...]
+        if order_ref is not None:
+            where, params = "order_ref = ?", (order_ref,)
+        elif after_row == 0:  # the first read: every open order, through the index of open ones
+            where, params = "state IN ('open', 'partially_filled')", ()
+        else:
+            where, params = "rowid > ?", (after_row,)
         rows = await self._db.fetchall(
-            "SELECT order_ref, broker_id, order_id, placed_at, state, filled_qty, average_price, message "
-            "FROM broker_orders WHERE state IN ('open', 'partially_filled')"
+            "SELECT order_ref, broker_id, order_id, placed_at, state, filled_qty, average_price, message, rowid "  # noqa: S608 - one of two fixed clauses
+            f"FROM broker_orders WHERE {where}",
+            params,
         )
-        return [OpenOrder(*row) for row in rows]
+        top = max((row[8] for row in rows), default=after_row)
+        return [OpenOrder(*row[:8]) for row in rows if row[4] not in TERMINAL_STATES], top
 
     async def for_order(self, order_ref: str) -> list[TrackedOrder]:
         rows = await self._db.fetchall(
@@ -152,48 +167,72 @@ class OrderTracker:
         self._audit = audit
         self._clock = clock
         self.config = config
-        self._last_polled: dict[tuple[str, str], float] = {}
         self._missing: set[tuple[str, str]] = set()  # warned about once: the broker did not show them
         self._wake = asyncio.Event()
-        # Open orders as last read from the store: re-read every poll interval or when poked,
-        # not every tick, so thousands of resting orders cost one query per interval.
+        # Open orders in memory: read whole once, then only the rows added since (new orders,
+        # settled unknowns) and the orders poked after a cancel or a modify. Each broker's are
+        # queued by when they are next due, so a pass costs what is due, not what rests.
         self._open: dict[tuple[str, str], OpenOrder] = {}
-        self._read_at = float("-inf")
-        self._stale = True
+        self._due_at: dict[tuple[str, str], float] = {}
+        self._queues: dict[str, list[tuple[float, int, tuple[str, str]]]] = {}
+        self._pushed = itertools.count()
+        self._read_through = 0  # highest broker_orders row read
+        self._poked: set[str] = set()
 
     def poke(self, order_ref: str | None = None) -> None:
         """Poll soon: new orders at once, and ``order_ref`` again (after a cancel or a modify)."""
         if order_ref is not None:
-            for key in [k for k in self._last_polled if k[0] == order_ref]:
-                del self._last_polled[key]
-        self._stale = True
+            self._poked.add(order_ref)
         self._wake.set()
 
-    async def _open_orders(self, now: float) -> list[OpenOrder]:
-        if self._stale or now - self._read_at >= self.config.poll_interval_s:
-            self._stale = False
-            self._read_at = now
-            self._open = {o.key: o for o in await self.store.open_for_polling()}
-        return list(self._open.values())
+    async def _refresh(self) -> None:
+        new, self._read_through = await self.store.open_for_polling(self._read_through)
+        for tracked in new:
+            self._track(tracked, due_at=float("-inf"))
+        for order_ref in list(self._poked):
+            self._poked.discard(order_ref)
+            rows, _ = await self.store.open_for_polling(order_ref=order_ref)
+            for key in [k for k in self._open if k[0] == order_ref]:
+                self._forget(key)
+            for tracked in rows:
+                self._track(tracked, due_at=float("-inf"))
 
-    def _due(self, tracked: OpenOrder, now: float) -> bool:
-        last = self._last_polled.get((tracked.order_ref, tracked.broker_id))
-        if last is None:
-            return True
+    def _track(self, tracked: OpenOrder, due_at: float) -> None:
+        self._open[tracked.key] = tracked
+        self._schedule(tracked.key, due_at)
+
+    def _schedule(self, key: tuple[str, str], due_at: float) -> None:
+        self._due_at[key] = due_at
+        heapq.heappush(self._queues.setdefault(key[1], []), (due_at, next(self._pushed), key))
+
+    def _forget(self, key: tuple[str, str]) -> None:
+        self._open.pop(key, None)
+        self._due_at.pop(key, None)  # its queue entries are skipped when they come up
+        self._missing.discard(key)
+
+    def _interval(self, tracked: OpenOrder, now: float) -> float:
         young = now - tracked.placed_at < self.config.fast_window_s
-        interval = self.config.fast_poll_s if young else self.config.poll_interval_s
-        return now - last >= interval
+        return self.config.fast_poll_s if young else self.config.poll_interval_s
+
+    def _take_due(self, broker_id: str, now: float, budget: int) -> list[OpenOrder]:
+        """Up to ``budget`` due orders of one broker, the longest due first."""
+        queue = self._queues.get(broker_id, [])
+        taken: list[OpenOrder] = []
+        while queue and len(taken) < budget and queue[0][0] <= now:
+            due_at, _, key = heapq.heappop(queue)
+            if self._due_at.get(key) == due_at:  # not forgotten, not rescheduled since
+                taken.append(self._open[key])
+        return taken
 
     async def poll_once(self) -> int:
-        """Look up every due open order once; returns how many changed."""
+        """Look up the due open orders, each broker within its budget; returns how many changed."""
+        await self._refresh()
         now = self._clock.time()
-        due = [t for t in await self._open_orders(now) if self._due(t, now)]
-        # Longest since its last lookup first (never looked up: first of all), so that orders a
-        # broker's rate limit left out of one pass are the first in the next.
-        due.sort(key=lambda t: self._last_polled.get((t.order_ref, t.broker_id), float("-inf")))
-        by_broker: dict[str, list[OpenOrder]] = {}
-        for tracked in due:
-            by_broker.setdefault(tracked.broker_id, []).append(tracked)
+        # Tracking is background work: a budget per pass keeps it from crowding out orders,
+        # however many orders rest at a broker; the longest-waiting go first next pass.
+        tick = min(self.config.fast_poll_s, self.config.poll_interval_s) / 2
+        budget = max(1, math.ceil(self.config.max_polls_per_s * tick))
+        by_broker = {b: due for b in list(self._queues) if (due := self._take_due(b, now, budget))}
         # Brokers in parallel; one broker's orders in sequence, so its rate limiter sees a steady trickle.
         counts = await asyncio.gather(*(self._poll_broker(b, orders) for b, orders in by_broker.items()))
         return sum(counts)
@@ -203,12 +242,8 @@ class OrderTracker:
         if gateway is None:
             return 0
         changed = 0
-        # Tracking is background work: a budget per pass keeps it from crowding out orders,
-        # however many orders rest at a broker; the longest-waiting go first next pass.
-        tick = min(self.config.fast_poll_s, self.config.poll_interval_s) / 2
-        budget = max(1, math.ceil(self.config.max_polls_per_s * tick))
-        for tracked in orders[:budget]:
-            key = (tracked.order_ref, broker_id)
+        for i, tracked in enumerate(orders):
+            key = tracked.key
             polled_at = self._clock.time()
             try:
                 status = await asyncio.wait_for(gateway.adapter.order_status(tracked.order_id),
@@ -216,9 +251,11 @@ class OrderTracker:
             except RateLimitExceeded as exc:
                 # Not looked up: this order and the rest stay due, and go first next pass.
                 log.debug("status lookups paused broker=%s: %s", broker_id, exc)
+                for rest in orders[i:]:
+                    if rest.key in self._open:
+                        self._schedule(rest.key, self._due_at.get(rest.key, polled_at))
                 break
             except OrderNotFound as exc:
-                self._last_polled[key] = polled_at
                 placed_on = trading_day(tracked.placed_at)
                 if placed_on < trading_day(polled_at):
                     # A day order the close ended: the broker's book of today no longer holds it.
@@ -227,19 +264,19 @@ class OrderTracker:
                         f"gone from the broker's order book after the close of {placed_on.isoformat()}: "
                         "a day order expires at the close"))
                     changed += 1
-                elif key not in self._missing:  # today's order the broker does not show: ask again
+                    continue
+                if key not in self._missing:  # today's order the broker does not show: ask again
                     self._missing.add(key)
                     log.warning("broker=%s has no order %s (order_ref=%s): %s", broker_id, tracked.order_id,
                                 tracked.order_ref, exc)
-                continue
             except (BrokerError, TimeoutError) as exc:
-                self._last_polled[key] = polled_at
                 log.debug("status lookup failed order_ref=%s broker=%s: %s", tracked.order_ref, broker_id, exc)
-                continue
-            self._last_polled[key] = polled_at
-            if _changed(tracked, status):
-                await self._apply(tracked, status)
-                changed += 1
+            else:
+                if _changed(tracked, status):
+                    await self._apply(tracked, status)
+                    changed += 1
+            if key in self._open:
+                self._schedule(key, polled_at + self._interval(tracked, polled_at))
         return changed
 
     async def _apply(self, tracked: OpenOrder, status: BrokerOrderStatus) -> None:
@@ -251,9 +288,7 @@ class OrderTracker:
         tracked.state, tracked.filled_qty = status.state, status.filled_qty
         tracked.average_price, tracked.message = status.average_price, status.message
         if status.state in TERMINAL_STATES:
-            self._last_polled.pop(tracked.key, None)
-            self._open.pop(tracked.key, None)
-            self._missing.discard(tracked.key)
+            self._forget(tracked.key)
 
     async def run(self) -> None:
         tick = min(self.config.fast_poll_s, self.config.poll_interval_s) / 2

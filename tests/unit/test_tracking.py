@@ -12,7 +12,7 @@ from ordod.brokers.errors import OrderNotFound
 from ordod.clock import ManualClock
 from ordod.config import RetryConfig, TrackingConfig
 from ordod.storage.database import Database
-from ordod.tracking import OrderTracker, TrackingStore, track_statements
+from ordod.tracking import OpenOrder, OrderTracker, TrackingStore, track_statements
 from tests.harness import ORDER
 
 
@@ -95,3 +95,46 @@ def test_a_trading_day_is_the_exchange_date_in_india() -> None:
     # 18:29 and 18:31 UTC straddle midnight in Mumbai (UTC+05:30, no daylight saving).
     assert trading_day(1_800_000_000 - 8 * 3600 + 18 * 3600 + 29 * 60) == date(2027, 1, 15)
     assert trading_day(1_800_000_000 - 8 * 3600 + 18 * 3600 + 31 * 60) == date(2027, 1, 16)
+
+
+class CountingStore(TrackingStore):
+    """The real store, noting how many open orders each read brought back."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.read_sizes: list[int] = []
+
+    async def open_for_polling(self, after_row: int = 0, order_ref: str | None = None
+                               ) -> tuple[list[OpenOrder], int]:
+        rows, top = await super().open_for_polling(after_row, order_ref)
+        self.read_sizes.append(len(rows))
+        return rows, top
+
+
+async def test_resting_orders_are_read_once_and_new_ones_as_they_come(db: Database, clock: ManualClock) -> None:
+    tracker, book = await tracker_with_open_orders(db, clock, 200, poll_interval_s=2.0, fast_poll_s=0.5,
+                                                   max_polls_per_s=1000)
+    store = CountingStore(db)
+    tracker.store = store
+    await tracker.poll_once()
+    order = OrderSpec.model_validate(ORDER)
+    await db.write(track_statements("ORD-new", order, [BrokerResult(broker_id="fyers", status="success",
+                                                                     order_id="F-new")], clock.time()))
+    clock.advance(0.25)
+    book.asked.clear()
+    await tracker.poll_once()
+    assert store.read_sizes == [200, 1], "the 200 resting orders are not read again"
+    assert book.asked == ["F-new"], "the new order is looked up at once; the others are not due yet"
+
+
+async def test_a_poked_order_is_read_again_and_one_no_longer_open_is_dropped(db: Database, clock: ManualClock) -> None:
+    tracker, book = await tracker_with_open_orders(db, clock, 2, poll_interval_s=2.0, fast_poll_s=0.5,
+                                                   max_polls_per_s=1000)
+    await tracker.poll_once()
+    # A cancel recorded the order's end elsewhere (as order actions do), then poked the tracker.
+    await db.write([("UPDATE broker_orders SET state = 'cancelled' WHERE order_ref = 'ORD-0'", ())])
+    tracker.poke("ORD-0")
+    clock.advance(60.0)
+    book.asked.clear()
+    await tracker.poll_once()
+    assert book.asked == ["F-1"]
