@@ -103,6 +103,7 @@ class Bench:
                     log.info("round %d/%d done in %.1f s", rnd + 1, s.reps, time.perf_counter() - started)
             if 7 in self.only and self._profile_to is None:
                 self._memory()
+                self._resting()
         finally:
             main.stop()
             fan_out.stop()
@@ -262,6 +263,25 @@ class Bench:
                 self.m.add("fig7.restart_s", restarted.start())
             finally:
                 restarted.stop()
+
+    def _resting(self) -> None:
+        """Figure 7: order tracking at its defaults on a desk with many resting orders. Paper LIMIT
+        orders never fill, so every one is tracked; an idle daemon is pinged before and after."""
+        s = self.s
+        daemon = DaemonProcess(self.workdir / "resting", DaemonSpec(ZERO_LATENCY.broker_latency_ms,
+                                                                    quiet_tracking=False))
+        daemon.start()
+        try:
+            empty = self._wait(self._job(loadgen.pings, daemon.rep, s.resting_ping_s))
+            placed = self._wait(self._load(daemon, s.load_clients, "rest",
+                                           orders_per_client=math.ceil(s.resting_orders / s.load_clients)))
+            time.sleep(1.0)  # the tracker has read them and looks some up every pass
+            resting = self._wait(self._job(loadgen.pings, daemon.rep, s.resting_ping_s))
+        finally:
+            daemon.stop()
+        self.m.facts["resting_orders"] = placed.total
+        self.m.add_latencies("fig7.resting_ping", resting)
+        self.m.add_latencies("fig7.empty_ping", empty)
 
 
 def _events_after(endpoint: str, seq: int) -> int:

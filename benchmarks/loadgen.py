@@ -133,6 +133,29 @@ def closed_loop(
     return result
 
 
+def pings(endpoint: str, duration_s: float, pause_s: float = 0.005) -> list[float]:
+    """An operator's console on an idle daemon: a ``ping`` every few ms, each round trip in ms."""
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(endpoint)
+    latencies: list[float] = []
+    try:
+        end = time.perf_counter() + duration_s
+        while time.perf_counter() < end:
+            t0 = time.perf_counter()
+            sock.send(b'{"v":1,"op":"ping","id":1}')
+            if not sock.poll(_REPLY_TIMEOUT_MS):
+                raise BenchFailure(f"no pong within {_REPLY_TIMEOUT_MS / 1000:g} s from {endpoint}")
+            sock.recv()
+            latencies.append((time.perf_counter() - t0) * 1000)
+            time.sleep(pause_s)
+    finally:
+        sock.close(linger=0)
+        ctx.term()
+    return latencies
+
+
 @dataclass
 class ProbeResult:
     ping_ms: list[float] = field(default_factory=list)

@@ -60,6 +60,8 @@ ROWS: tuple[Row, ...] = (
         "report"),
     Row("7", "start to first ping (fresh state)", "fig7.start_s", "s", "≤ 1 s", check=_at_most(1.0)),
     Row("7", "restart to first ping ({orders:,} orders kept)", "fig7.restart_s", "s", "report"),
+    Row("7", "idle ping p99 with {resting:,} orders resting, tracking at its defaults", "fig7.resting_ping.p99",
+        "ms", "report", "fig7.empty_ping.p99", "the same daemon empty, p99"),
     Row("8", "TUI key press to screen p99, audit flood", "fig8.flood.p99", "ms", "≤ 100 ms", "fig8.quiet.p99",
         "same keys, no flood, p99", _at_most(100.0)),
     Row("8", "  key press to screen p50", "fig8.flood.p50", "ms", "report", "fig8.quiet.p50", "no flood, p50"),
@@ -91,7 +93,8 @@ def fmt_summary(summary: Summary | None, unit: str) -> str:
 def table_rows(values: Mapping[str, Sequence[float]], facts: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every row with its summaries, ratio and verdict; rows whose figure was not run are skipped."""
     context = {"orders": facts.get("orders_before_rss", 0), "start_rss": facts.get("rss_at_start_mb", 0.0),
-               "paper": facts.get("paper_books_mib", 0.0), "desk_rate": facts.get("desk_orders_per_s", 0.0)}
+               "paper": facts.get("paper_books_mib", 0.0), "desk_rate": facts.get("desk_orders_per_s", 0.0),
+               "resting": facts.get("resting_orders", 0)}
     out: list[dict[str, Any]] = []
     for row in ROWS:
         if not values.get(row.ordo):

@@ -30,6 +30,10 @@ class Settings:
     """Figure 6 baseline: events flooded through a bare PUB socket."""
     rss_orders: int = 100_000
     """Figure 7: orders the daemon has placed when its memory is read."""
+    resting_orders: int = 20_000
+    """Figure 7: resting orders under default tracking while a console pings the idle daemon."""
+    resting_ping_s: float = 3.0
+    """Figure 7: seconds of pings, with and without the resting orders."""
     load_clients: int = 64
     """Figures 3, 5 and 6: the concurrency of the order load."""
     desk_keys: int = 100
@@ -44,5 +48,6 @@ class Settings:
     @classmethod
     def quick(cls) -> Settings:
         return cls(reps=2, warmup_s=0.1, latency_orders=300, throughput_s=0.5, commit_s=0.5, fanout_orders=5,
-                   kill_switch_s=0.7, audit_s=0.5, pubsub_events=20_000, rss_orders=5_000, desk_keys=40,
+                   kill_switch_s=0.7, audit_s=0.5, pubsub_events=20_000, rss_orders=5_000, resting_orders=2_000,
+                   resting_ping_s=0.5, desk_keys=40,
                    desk_warmup_keys=10)

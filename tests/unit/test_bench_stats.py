@@ -57,3 +57,10 @@ def test_figure_8_is_judged_on_the_flood_p99_and_shows_the_flood_it_ran_under() 
     assert "500 orders/s" in rows[-1]["figure"]
     slow = table_rows({**values, "fig8.flood.p99": [101.0, 150.0, 130.0]}, {})
     assert slow[0]["met"] is False
+
+
+def test_tracking_at_scale_is_reported_against_the_same_daemon_empty() -> None:
+    values = {"fig7.resting_ping.p99": [1.2], "fig7.empty_ping.p99": [0.8]}
+    [row] = table_rows(values, {"resting_orders": 20_032})
+    assert "20,032 orders resting" in row["figure"]
+    assert row["ratio"]["median"] == pytest.approx(1.5) and row["target"] == "report"
