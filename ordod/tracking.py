@@ -192,8 +192,8 @@ class OrderTracker:
         for order_ref in list(self._poked):
             self._poked.discard(order_ref)
             rows, _ = await self.store.open_for_polling(order_ref=order_ref)
-            for key in [k for k in self._open if k[0] == order_ref]:
-                self._forget(key)
+            for broker_id in list(self._queues):  # an order's keys, without a walk over every open order
+                self._forget((order_ref, broker_id))
             for tracked in rows:
                 self._track(tracked, due_at=float("-inf"))
 
@@ -242,41 +242,53 @@ class OrderTracker:
         if gateway is None:
             return 0
         changed = 0
-        for i, tracked in enumerate(orders):
-            key = tracked.key
-            polled_at = self._clock.time()
-            try:
-                status = await asyncio.wait_for(gateway.adapter.order_status(tracked.order_id),
-                                                gateway.retry.call_timeout_s)
-            except RateLimitExceeded as exc:
-                # Not looked up: this order and the rest stay due, and go first next pass.
-                log.debug("status lookups paused broker=%s: %s", broker_id, exc)
-                for rest in orders[i:]:
-                    if rest.key in self._open:
-                        self._schedule(rest.key, self._due_at.get(rest.key, polled_at))
-                break
-            except OrderNotFound as exc:
-                placed_on = trading_day(tracked.placed_at)
-                if placed_on < trading_day(polled_at):
-                    # A day order the close ended: the broker's book of today no longer holds it.
-                    await self._apply(tracked, BrokerOrderStatus(
-                        tracked.order_id, "expired", tracked.filled_qty, tracked.average_price,
-                        f"gone from the broker's order book after the close of {placed_on.isoformat()}: "
-                        "a day order expires at the close"))
-                    changed += 1
-                    continue
-                if key not in self._missing:  # today's order the broker does not show: ask again
-                    self._missing.add(key)
-                    log.warning("broker=%s has no order %s (order_ref=%s): %s", broker_id, tracked.order_id,
-                                tracked.order_ref, exc)
-            except (BrokerError, TimeoutError) as exc:
-                log.debug("status lookup failed order_ref=%s broker=%s: %s", tracked.order_ref, broker_id, exc)
-            else:
-                if _changed(tracked, status):
-                    await self._apply(tracked, status)
-                    changed += 1
-            if key in self._open:
-                self._schedule(key, polled_at + self._interval(tracked, polled_at))
+        looked_up = 0
+        try:
+            for tracked in orders:
+                changed += await self._look_up(gateway, tracked)
+                looked_up += 1
+        except RateLimitExceeded as exc:
+            # Not looked up: this order and the rest stay due, and go first next pass.
+            log.debug("status lookups paused broker=%s: %s", broker_id, exc)
+        finally:
+            # Whatever stopped the pass (the limit, a failed write, a shutdown), the orders it did
+            # not reach keep their turn instead of dropping out of the queue.
+            for rest in orders[looked_up:]:
+                if rest.key in self._open:
+                    self._schedule(rest.key, self._due_at.get(rest.key, float("-inf")))
+        return changed
+
+    async def _look_up(self, gateway: BrokerGateway, tracked: OpenOrder) -> int:
+        """One status lookup and what follows from it; 1 if the order changed."""
+        key, broker_id = tracked.key, tracked.broker_id
+        polled_at = self._clock.time()
+        changed = 0
+        try:
+            status = await asyncio.wait_for(gateway.adapter.order_status(tracked.order_id),
+                                            gateway.retry.call_timeout_s)
+        except RateLimitExceeded:
+            raise
+        except OrderNotFound as exc:
+            placed_on = trading_day(tracked.placed_at)
+            if placed_on < trading_day(polled_at):
+                # A day order the close ended: the broker's book of today no longer holds it.
+                await self._apply(tracked, BrokerOrderStatus(
+                    tracked.order_id, "expired", tracked.filled_qty, tracked.average_price,
+                    f"gone from the broker's order book after the close of {placed_on.isoformat()}: "
+                    "a day order expires at the close"))
+                return 1
+            if key not in self._missing:  # today's order the broker does not show: ask again
+                self._missing.add(key)
+                log.warning("broker=%s has no order %s (order_ref=%s): %s", broker_id, tracked.order_id,
+                            tracked.order_ref, exc)
+        except (BrokerError, TimeoutError) as exc:
+            log.debug("status lookup failed order_ref=%s broker=%s: %s", tracked.order_ref, broker_id, exc)
+        else:
+            if _changed(tracked, status):
+                await self._apply(tracked, status)
+                changed = 1
+        if key in self._open:
+            self._schedule(key, polled_at + self._interval(tracked, polled_at))
         return changed
 
     async def _apply(self, tracked: OpenOrder, status: BrokerOrderStatus) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
+from ordo_shared.errors import StorageUnavailable
 from ordo_shared.models import BrokerResult, OrderSpec
 from ordod.audit import AuditLog, SqliteAuditStore
 from ordod.brokers.base import BrokerOrderStatus
@@ -138,3 +141,28 @@ async def test_a_poked_order_is_read_again_and_one_no_longer_open_is_dropped(db:
     book.asked.clear()
     await tracker.poll_once()
     assert book.asked == ["F-1"]
+
+
+async def test_orders_a_failed_pass_did_not_finish_keep_their_turn(db: Database, clock: ManualClock) -> None:
+    tracker, book = await tracker_with_open_orders(db, clock, 3, poll_interval_s=60.0, fast_poll_s=0.5,
+                                                   max_polls_per_s=1000)
+    book.filled.update({"F-0", "F-1", "F-2"})
+    failing = FailingOnce(db)
+    tracker.store = failing
+    with pytest.raises(StorageUnavailable):
+        await tracker.poll_once()  # the first fill cannot be stored: the pass stops there
+    book.asked.clear()
+    assert await tracker.poll_once() == 3, "none of the three dropped out of the queue"
+    assert sorted(book.asked) == ["F-0", "F-1", "F-2"]
+
+
+class FailingOnce(TrackingStore):
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.failed = False
+
+    async def record_status(self, order_ref: str, broker_id: str, status: BrokerOrderStatus, now: float) -> None:
+        if not self.failed:
+            self.failed = True
+            raise StorageUnavailable("disk full")
+        await super().record_status(order_ref, broker_id, status, now)
