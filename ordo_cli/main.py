@@ -17,18 +17,18 @@ from ordo_cli.commands import COMMANDS, CommandContext
 from ordo_cli.output import Output
 from ordo_cli.parser import BadUsage, UsageExit, build_parser
 from ordo_shared.client import DaemonUnreachable, OrdoClient, RemoteError
-from ordo_shared.client_config import ClientSettings
+from ordo_shared.client_config import ClientConfigError, ClientSettings
 
 
 def settings_from(args: argparse.Namespace) -> ClientSettings:
     return ClientSettings.resolve(
-        config=args.config, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint, token_file=args.token_file
+        config=args.config, endpoint=args.endpoint, pub_endpoint=args.pub_endpoint, token_file=args.token_file,
+        curve_secret_file=args.curve_secret, curve_server_key_file=args.curve_server_key,
     )
 
 
-async def run_command(args: argparse.Namespace, out: Output) -> int:
-    settings = settings_from(args)
-    async with OrdoClient(settings.endpoint, settings.token, args.timeout) as client:
+async def run_command(args: argparse.Namespace, settings: ClientSettings, out: Output) -> int:
+    async with OrdoClient(settings.endpoint, settings.token, args.timeout, curve=settings.curve) as client:
         return await COMMANDS[args.command](CommandContext(args, settings, client, out))
 
 
@@ -47,15 +47,21 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
     if args.command == "tui":
         from ordo_tui.app import run_tui
 
-        return run_tui(settings_from(args))
+        try:
+            settings = settings_from(args)
+        except ClientConfigError as exc:
+            out.note(f"usage: {exc}")
+            return exit_codes.USAGE
+        return run_tui(settings)
     if args.command == "up":
         from ordo_cli.up import run_local
 
         return run_local(args.state_dir, args.daemon_config)
     try:
         _check_usage(args)
-        return asyncio.run(run_command(args, out))
-    except BadUsage as exc:
+        settings = settings_from(args)
+        return asyncio.run(run_command(args, settings, out))
+    except (BadUsage, ClientConfigError) as exc:
         out.note(f"usage: {exc}")
         return exit_codes.USAGE
     except (OSError, tomllib.TOMLDecodeError) as exc:  # --config that cannot be read

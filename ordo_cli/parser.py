@@ -78,6 +78,11 @@ def _build() -> Parser:
     parser.add_argument("--endpoint", help="REQ endpoint (default: config, $ORDO_ENDPOINT, tcp://127.0.0.1:7750)")
     parser.add_argument("--pub-endpoint", help="PUB endpoint (default: config, $ORDO_PUB_ENDPOINT, tcp://127.0.0.1:7751)")
     parser.add_argument("--token-file", type=Path, help="file holding the token (default: config, $ORDO_TOKEN)")
+    parser.add_argument("--curve-secret", type=Path, metavar="FILE",
+                        help="this client's CURVE secret certificate, for a daemon with [auth.curve] "
+                             "(default: $ORDO_CURVE_SECRET_FILE)")
+    parser.add_argument("--curve-server-key", type=Path, metavar="FILE",
+                        help="the daemon's CURVE public certificate (default: $ORDO_CURVE_SERVER_KEY_FILE)")
     parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)")
     parser.add_argument("--json", action="store_true", help="print the daemon's replies as JSON, one per line")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)

@@ -121,7 +121,8 @@ class DaemonLink:
         t = timeouts or LinkTimeouts()
         self._ctx = zmq.asyncio.Context()
         self._lanes = {
-            name: _Lane(OrdoClient(settings.endpoint, settings.token, timeout, context=self._ctx), timeout)
+            name: _Lane(OrdoClient(settings.endpoint, settings.token, timeout, context=self._ctx,
+                                   curve=settings.curve), timeout)
             for name, timeout in (("heartbeat", t.heartbeat_s), ("control", t.control_s),
                                   ("query", t.query_s), ("orders", t.order_s), ("login", t.login_s),
                                   # Broker calls on lanes of their own: a slow cancel never holds up
@@ -172,7 +173,8 @@ class DaemonLink:
         return await self._call("login", LoginCompleteReply, "login_complete", broker_id=broker_id, **answer.fields())
 
     def events(self) -> AsyncIterator[Event]:
-        return subscribe(self.settings.pub_endpoint, ("audit.", "health."), context=self._ctx)
+        return subscribe(self.settings.pub_endpoint, ("audit.", "health."), context=self._ctx,
+                         curve=self.settings.curve)
 
     def close(self) -> None:
         for lane in self._lanes.values():

@@ -82,6 +82,8 @@ async def _follow(cursor: _Cursor) -> None:
     sub = context.socket(zmq.SUB)
     sub.setsockopt(zmq.LINGER, 0)
     sub.setsockopt(zmq.SUBSCRIBE, b"audit.")
+    if cursor.ctx.settings.curve is not None:
+        cursor.ctx.settings.curve.apply(sub)
     sub.connect(cursor.ctx.settings.pub_endpoint)
     try:
         await cursor.catch_up()

@@ -152,3 +152,58 @@ async def test_ordos_own_client_speaks_curve_with_its_key_files(state_dir: Path,
         await events.aclose()  # type: ignore[attr-defined]  # an async generator, typed as its protocol
     assert health["ok"] is True
     assert event.type == "kill_switch.changed"
+
+
+# --- the ordo command and the desk against a CURVE daemon ---------------------------------------
+
+
+async def test_the_ordo_command_reaches_a_curve_daemon_with_its_key_files(state_dir: Path, keys: Keys) -> None:
+    from tests.cli.runner import against, ordo
+
+    async with running_daemon(curve_config(state_dir, keys)) as d:
+        run = await ordo(*against(d), "--curve-secret", str(keys.client_secret),
+                         "--curve-server-key", str(keys.server_public), "ping")
+    assert run.code == 0, run.stderr
+    assert "pong" in run.stdout
+
+
+async def test_the_ordo_command_takes_the_key_files_from_the_environment(
+    state_dir: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cli.runner import against, ordo
+
+    monkeypatch.setenv("ORDO_CURVE_SECRET_FILE", str(keys.client_secret))
+    monkeypatch.setenv("ORDO_CURVE_SERVER_KEY_FILE", str(keys.server_public))
+    async with running_daemon(curve_config(state_dir, keys)) as d:
+        run = await ordo(*against(d), "--timeout", "3", "ping")
+    assert run.code == 0, run.stderr
+
+
+async def test_half_a_curve_setting_is_a_usage_error_that_says_what_is_missing(
+    state_dir: Path, keys: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.cli.runner import ordo
+
+    monkeypatch.delenv("ORDO_CURVE_SERVER_KEY_FILE", raising=False)
+    run = await ordo("--curve-secret", str(keys.client_secret), "ping")
+    assert run.code == 64
+    assert "--curve-server-key" in run.stderr
+
+
+async def test_the_desk_link_talks_to_a_curve_daemon_and_hears_its_events(state_dir: Path, keys: Keys) -> None:
+    from ordo_shared.client_config import ClientSettings
+    from ordo_tui.link import DaemonLink
+
+    async with running_daemon(curve_config(state_dir, keys)) as d:
+        settings = ClientSettings.resolve(endpoint=d.daemon.rep_endpoint, pub_endpoint=d.daemon.pub_endpoint,
+                                          token_file=d.daemon.config.token_file,
+                                          curve_secret_file=keys.client_secret,
+                                          curve_server_key_file=keys.server_public)
+        link = DaemonLink(settings)
+        try:
+            snapshot = await link.health()
+            events = link.events()
+            first = await asyncio.wait_for(anext(events), 10)
+        finally:
+            link.close()
+    assert snapshot.status and first.type == "health.snapshot"
