@@ -90,6 +90,7 @@ def _build() -> Parser:
     sub.add_parser("ping", help="is the daemon alive? (no token needed)")
     sub.add_parser("health", help="brokers, breakers, sessions and the kill switch (exit 2 when degraded)")
     _add_place(sub)
+    _add_amend(sub)
 
     get = sub.add_parser("get", help="one order, by its order_ref or by its idempotency key")
     get.add_argument("order_ref", nargs="?", help="e.g. ORD-18f3a9c2b10-1a2b3c")
@@ -122,6 +123,25 @@ def _build() -> Parser:
     up.add_argument("--state-dir", type=Path, default=Path(".ordo/state"))
     up.add_argument("--daemon-config", type=Path, help="config for the local daemon (default: built-in)")
     return parser
+
+
+def _add_amend(sub: Any) -> None:
+    cancel = sub.add_parser("cancel", help="cancel an order at every broker holding it (or those named)",
+                            description="Cancel an order. Like place, a timeout is retried with the same key.")
+    modify = sub.add_parser("modify", help="change an open order's quantity, price or type at its brokers",
+                            description="Modify an open order; what is not given keeps its value. Like place, "
+                                        "a timeout is retried with the same key.")
+    for action in (cancel, modify):
+        action.add_argument("order_ref", help="e.g. ORD-18f3a9c2b10-1a2b3c")
+        action.add_argument("--broker", dest="brokers", action="append",
+                            help="only at this broker (repeatable; default: every broker holding it)")
+        action.add_argument("--key", help="idempotency key (default: a fresh one, printed with the result)")
+        action.add_argument("--attempts", type=_positive_int, default=5,
+                            help="tries before giving up on an unanswered request, all with the same key")
+    modify.add_argument("--qty", type=int)
+    modify.add_argument("--price", type=float, help="for LIMIT and SL")
+    modify.add_argument("--trigger-price", type=float, help="for SL and SL-M")
+    modify.add_argument("--type", dest="order_type", type=str.upper, choices=["MARKET", "LIMIT", "SL", "SL-M"])
 
 
 def _add_place(sub: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from ordo_cli.commands import audit, kill, orders, place, status
+from ordo_cli.commands import amend, audit, kill, orders, place, status
 from ordo_cli.commands.context import CommandContext
 
 Command = Callable[[CommandContext], Awaitable[int]]
@@ -13,6 +13,8 @@ COMMANDS: dict[str, Command] = {
     "ping": status.ping,
     "health": status.health,
     "place": place.place,
+    "cancel": amend.cancel,
+    "modify": amend.modify,
     "get": orders.get,
     "orders": orders.list_orders,
     "kill": kill.kill,

@@ -41,10 +41,15 @@ def order_from_args(args: argparse.Namespace) -> dict[str, Any]:
     try:
         OrderSpec.model_validate(order)
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise InvalidOrder(f"{where + ': ' if where else ''}{first['msg']}") from None
+        raise invalid(exc) from None
     return order
+
+
+def invalid(exc: ValidationError) -> InvalidOrder:
+    """The first problem the wire contract found, as a usage error naming its field."""
+    first = exc.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in first["loc"])
+    return InvalidOrder(f"{where + ': ' if where else ''}{first['msg']}")
 
 
 def retry_delay_s(attempt: int) -> float:
@@ -54,28 +59,39 @@ def retry_delay_s(attempt: int) -> float:
 
 
 async def place(ctx: CommandContext) -> int:
+    order = order_from_args(ctx.args)
+    return await send_with_key(ctx, "place_order", ctx.args.key or new_key(), "placed", order=order)
+
+
+async def send_with_key(ctx: CommandContext, op: str, key: str, done: str, **fields: Any) -> int:
+    """Send ``op`` with idempotency key ``key``, retrying a timeout with the same key up to
+    ``--attempts`` times; ``done`` says what an unanswered request may have done ("placed")."""
     args, out = ctx.args, ctx.out
-    order = order_from_args(args)
-    key = args.key or new_key()
     for attempt in range(1, args.attempts + 1):
         last = attempt == args.attempts
         try:
-            reply = await ctx.client.call("place_order", idempotency_key=key, order=order)
+            reply = await ctx.client.call(op, idempotency_key=key, **fields)
         except DaemonUnreachable as exc:
             if last:
-                out.note(f"no answer after {attempt} attempts; the order may or may not be placed. "
-                         f"Check with: ordo get --key {key}  (retrying with --key {key} is safe)")
+                out.note(f"no answer after {attempt} attempts; the order may or may not be {done}. "
+                         f"Check with: ordo get {_what_to_get(op, key, fields)}  "
+                         f"(retrying with --key {key} is safe)")
                 raise
             out.note(f"no answer ({exc}); retrying with the same key {key} ({attempt}/{args.attempts})")
         except RemoteError as exc:
             in_flight = exc.code is ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT
             if not in_flight or last:
                 if in_flight:
-                    out.note(f"still being placed; check with: ordo get --key {key}")
+                    out.note(f"still in progress; check with: ordo get {_what_to_get(op, key, fields)}")
                 raise
-            out.note(f"the first attempt is still being placed; asking again ({attempt}/{args.attempts})")
+            out.note(f"the first attempt is still in progress; asking again ({attempt}/{args.attempts})")
         else:
             out.reply(reply, tables.place_reply(reply))
             return exit_codes.BY_ORDER_STATUS.get(reply["status"], exit_codes.FAILED)
         await asyncio.sleep(retry_delay_s(attempt))
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _what_to_get(op: str, key: str, fields: dict[str, Any]) -> str:
+    # A placement is found by its key; a cancel or a modify by the order it acts on.
+    return f"--key {key}" if op == "place_order" else str(fields["order_ref"])
