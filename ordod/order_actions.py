@@ -53,6 +53,10 @@ def new_terms(view: TrackedOrder, req: ModifyOrderRequest) -> OrderChange:
                        trigger_price=trigger)
 
 
+
+# Cancels a flatten has in flight at one broker at a time.
+FLATTEN_IN_FLIGHT_PER_BROKER = 4
+
 class OrderActions:
     def __init__(self, store: ActionStore, orders: IdempotencyStore, tracker: OrderTracker,
                  gateways: dict[str, BrokerGateway], kill_switch: KillSwitch, validator: PreTradeValidator,
@@ -113,7 +117,16 @@ class OrderActions:
     async def flatten(self, scope: str) -> list[FlattenResult]:
         """Cancel every open order Ordo knows at every broker in scope."""
         open_orders = [t for t in await self._tracker.store.open_orders() if scope in (GLOBAL, t.broker_id)]
-        results = await asyncio.gather(*(self._cancel_one(t) for t in open_orders))
+        # A few cancels in flight per broker, not all at once: hundreds fired together outrun
+        # the broker's order rate limit, and the client-side limiter refuses every call whose
+        # turn is further off than its bound. In turns, each waits for its slot and all go out.
+        turns = {b: asyncio.Semaphore(FLATTEN_IN_FLIGHT_PER_BROKER) for b in {t.broker_id for t in open_orders}}
+
+        async def in_turn(tracked: TrackedOrder) -> BrokerResult:
+            async with turns[tracked.broker_id]:
+                return await self._cancel_one(tracked)
+
+        results = await asyncio.gather(*(in_turn(t) for t in open_orders))
         report = [
             FlattenResult(order_ref=t.order_ref, broker_id=t.broker_id, order_id=t.view.order_id,
                           status="success" if r.status == "success" else "error", error_code=r.error_code,

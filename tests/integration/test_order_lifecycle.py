@@ -7,6 +7,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from ordod.brokers.common.config import RateLimitConfig
+from ordod.brokers.common.ratelimit import RateLimiter, WindowBucket
+from ordod.brokers.paper.adapter import PaperBroker, PaperKnobs
+from ordod.clock import SystemClock
 from tests.harness import ORDER, RawClient, make_config, running_daemon
 
 
@@ -177,3 +181,31 @@ async def test_tracking_resumes_after_a_restart(state_dir: Path) -> None:
                                                 "hdfc": {"latency_ms": 0, "fill_after_ms": 1}})
     async with running_daemon(fills_now) as d:
         await wait_for_states(d.client(), placed["order_ref"], {"fyers": "filled", "hdfc": "filled"})
+
+
+class RateLimitedPaper(PaperBroker):
+    """A paper broker whose cancels pass a client-side limiter, as a real broker adapter's do,
+    scaled down 20x in time so the test is quick: 2 order calls in any 50 ms (a broker's 10 a
+    second would be 2 in 200 ms), and a call whose turn is more than 50 ms away is refused."""
+
+    def __init__(self, broker_id: str) -> None:
+        super().__init__(broker_id, PaperKnobs(latency_ms=0), SystemClock())
+        self.limiter = RateLimiter(RateLimitConfig(max_wait_s=0.05), SystemClock())
+        self.limiter._buckets["order"] = [WindowBucket(2, 0.05)]
+
+    async def cancel_order(self, order_id: str) -> None:
+        await self.limiter.acquire("order")
+        await super().cancel_order(order_id)
+
+
+async def test_a_flatten_larger_than_the_brokers_rate_limit_still_cancels_every_order(config: Any) -> None:
+    def rate_limited_fyers(daemon: Any) -> None:
+        daemon.adapters["fyers"] = RateLimitedPaper("fyers")
+
+    async with running_daemon(config, prepare=rate_limited_fyers) as d:
+        client = d.client()
+        for i in range(40):  # 1 s of cancels at this pace; fired at once, most would be refused
+            assert (await client.place(f"k-many-{i}", order={**ORDER, "brokers": ["fyers"]}))["status"] == "success"
+        reply = await client.call("kill_switch", active=True, reason="flatten many", flatten=True, timeout_s=30)
+    statuses = [r["status"] for r in reply["flatten"]]
+    assert len(statuses) == 40 and set(statuses) == {"success"}, {r.get("error_code") for r in reply["flatten"]}
