@@ -91,6 +91,11 @@ def _build() -> Parser:
     sub.add_parser("health", help="brokers, breakers, sessions and the kill switch (exit 2 when degraded)")
     _add_place(sub)
     _add_amend(sub)
+    login = sub.add_parser("login", help="a broker's daily login (Fyers: browser and auth code; HDFC: OTP)")
+    login.add_argument("broker", help="the broker id, e.g. fyers or hdfc")
+    login.add_argument("--username", help="HDFC: the login id, when not in the daemon's config")
+    login.add_argument("--password-prompt", action="store_true",
+                       help="HDFC: ask for the password here instead of using the daemon's configured one")
 
     get = sub.add_parser("get", help="one order, by its order_ref or by its idempotency key")
     get.add_argument("order_ref", nargs="?", help="e.g. ORD-18f3a9c2b10-1a2b3c")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from ordo_cli.commands import amend, audit, kill, orders, place, status
+from ordo_cli.commands import amend, audit, kill, login, orders, place, status
 from ordo_cli.commands.context import CommandContext
 
 Command = Callable[[CommandContext], Awaitable[int]]
@@ -19,6 +19,7 @@ COMMANDS: dict[str, Command] = {
     "orders": orders.list_orders,
     "kill": kill.kill,
     "audit": audit.tail,
+    "login": login.login,
 }
 
 __all__ = ["COMMANDS", "Command", "CommandContext"]
