@@ -65,6 +65,11 @@ class PlacedOrder:
     broker_message: str | None = None
 
 
+def working_state(filled_qty: int, qty: int) -> BrokerOrderState:
+    """What a broker's own not-yet-final status (open, pending, in transit, ...) means here."""
+    return "partially_filled" if 0 < filled_qty < qty else "open"
+
+
 @dataclass(frozen=True)
 class BrokerOrderStatus:
     order_id: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ordo_shared.models import BrokerOrderState, OrderType, Product, Side
-from ordod.brokers.base import BrokerOrder, BrokerOrderStatus, OrderChange
+from ordod.brokers.base import BrokerOrder, BrokerOrderStatus, OrderChange, working_state
 from ordod.brokers.errors import InvalidSymbol
 from ordod.brokers.fyers.schemas import (
     FundsReply,
@@ -80,7 +80,7 @@ def rows_with_tag(rows: list[OrderRow], tag: str) -> list[OrderRow]:
 def status_of(row: OrderRow) -> BrokerOrderStatus:
     state = _STATES.get(row.status)
     if state is None:  # transit, pending, or a code Fyers adds later: still working
-        state = "partially_filled" if 0 < row.filledQty < row.qty else "open"
+        state = working_state(row.filledQty, row.qty)
     return BrokerOrderStatus(
         order_id=row.id,
         state=state,

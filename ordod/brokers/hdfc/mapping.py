@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ordo_shared.models import BrokerOrderState, OrderType, Product
-from ordod.brokers.base import BrokerOrder, BrokerOrderStatus, OrderChange
+from ordod.brokers.base import BrokerOrder, BrokerOrderStatus, OrderChange, working_state
 from ordod.brokers.hdfc.schemas import HdfcOrderType, HdfcProduct, Margins, ModifyOrderBody, OrderRow, PlaceOrderBody
 from ordod.brokers.hdfc.security_master import Instrument
 
@@ -76,7 +76,7 @@ def is_rejected(row: OrderRow) -> bool:
 def status_of(row: OrderRow) -> BrokerOrderStatus:
     state = _STATES.get(row.status.strip().upper())
     if state is None:  # open, pending, transit, "put order req received", ...: still working
-        state = "partially_filled" if 0 < row.filled_quantity < row.quantity else "open"
+        state = working_state(row.filled_quantity, row.quantity)
     return BrokerOrderStatus(
         order_id=row.order_id,
         state=state,
