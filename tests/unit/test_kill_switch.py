@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ordo_shared.errors import KillSwitchHold, ValidationFailed
-from ordo_shared.models import Isolation
+from ordo_shared.models import Isolation, KillSwitchState
 from ordod.clock import ManualClock
 from ordod.kill_switch import GLOBAL, KillSwitch, SqliteKillSwitchStore
 from ordod.storage.database import CONTROL_SCHEMA, Database
@@ -85,7 +85,9 @@ async def test_turning_on_takes_effect_before_the_write_completes(db: Database, 
     assert GLOBAL in await SqliteKillSwitchStore(db).load()
 
 
-async def test_turning_off_takes_effect_only_after_the_write(db: Database, clock: ManualClock) -> None:
+async def off_being_written(db: Database, clock: ManualClock
+                            ) -> tuple[GatedStore, KillSwitch, asyncio.Future[KillSwitchState]]:
+    """A switch that went on, and whose turning off is now held in the middle of its write."""
     store = GatedStore(db)
     switch = KillSwitch(store, clock, min_hold_s=0)
     await switch.start()
@@ -95,6 +97,11 @@ async def test_turning_off_takes_effect_only_after_the_write(db: Database, clock
     store.saving.clear()
     turning_off = asyncio.ensure_future(switch.turn_off(GLOBAL, "bob", confirm=True))
     await store.saving.wait()
+    return store, switch, turning_off
+
+
+async def test_turning_off_takes_effect_only_after_the_write(db: Database, clock: ManualClock) -> None:
+    store, switch, turning_off = await off_being_written(db, clock)
     assert switch.active is True
     store.gate.set()
     await turning_off
@@ -102,15 +109,7 @@ async def test_turning_off_takes_effect_only_after_the_write(db: Database, clock
 
 
 async def test_an_on_that_arrives_while_an_off_is_being_written_wins(db: Database, clock: ManualClock) -> None:
-    store = GatedStore(db)
-    switch = KillSwitch(store, clock, min_hold_s=0)
-    await switch.start()
-    store.gate.set()
-    await switch.turn_on(GLOBAL, "halt", "alice")
-    store.gate.clear()
-    store.saving.clear()
-    turning_off = asyncio.ensure_future(switch.turn_off(GLOBAL, "bob", confirm=True))
-    await store.saving.wait()
+    store, switch, turning_off = await off_being_written(db, clock)
     turning_on = asyncio.ensure_future(switch.turn_on(GLOBAL, "halt again", "carol"))
     await asyncio.sleep(0)
     assert switch.active is True
