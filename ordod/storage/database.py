@@ -3,7 +3,7 @@
 Writes that arrive while a commit is running wait for the next one and then share it, so N
 concurrent orders cost one fsync instead of N, while each caller is still told "durable" only
 after its own rows are on disk (WAL, ``synchronous=FULL``). The grouping happens on the writer
-thread (``SqliteWriter``); this module decides when each write is handed over. Reads go through
+process (``SqliteWriter``); this module decides when each write is handed over. Reads go through
 their own aiosqlite connection, so they never queue behind a commit and never see a
 transaction that is not yet committed.
 """
@@ -160,7 +160,7 @@ class _Statements:
 
 
 class Database:
-    """Reads through aiosqlite; writes through the writer thread, which groups them into commits.
+    """Reads through aiosqlite; writes through the writer process, which groups them into commits.
 
     An urgent write (someone awaits it) is handed over at once. Background writes (audit events
     nobody waits for) are held back and handed over just before the next urgent write, so they

@@ -1,9 +1,7 @@
-"""The writing side of the database: one sqlite3 connection on a thread of its own, which
-commits in groups by itself. Every write handed over while a commit is under way waits in the
-thread's queue; when the commit is done, the thread takes everything queued into the next one
-at once, without waiting for the event loop. So the disk is never idle while writes wait, N
-concurrent orders cost one fsync instead of N, and the loop's only costs are one hand-over per
-write and one callback per commit.
+"""The writing side of the database, as the event loop sees it: one sqlite3 connection in a
+process of its own (``writer_process.py``, which says why a process), which commits in groups by
+itself. The loop's costs are one ``send`` a loop turn for all the writes it made, and one
+callback a write when its commit is on disk.
 
 aiosqlite, which the daemon uses for reads, sends every statement across on its own; at a few
 dozen microseconds a crossing (and far more when the loop is busy), a batch of 64 orders spent
@@ -14,52 +12,150 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import logging
+import socket
 import sqlite3
-import threading
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from queue import Empty, SimpleQueue
 from typing import Any
 
-Statement = tuple[str, Sequence[Any]]
+from ordod.storage import writer_process
+from ordod.storage.writer_process import Frames, Message, Statement, frame, runs
+
+__all__ = ["DURABLE_PRAGMAS", "Done", "SqliteWriter", "Statement", "runs"]
+
+log = logging.getLogger("ordod.storage")
+
 Done = Callable[[BaseException | None], None]
 
 # Durability is the point of this module: every COMMIT is fsynced (WAL, synchronous=FULL)
 # before the caller hears "done". Never lower this for speed; batch instead.
 DURABLE_PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL")
 
-
-def runs(statements: Sequence[Statement]) -> Iterator[tuple[str, list[Sequence[Any]]]]:
-    """Consecutive statements with the same SQL, merged for one ``executemany``. Only neighbours
-    are merged, so the statements still run in exactly the order they were given."""
-    sql: str | None = None
-    params: list[Sequence[Any]] = []
-    for next_sql, next_params in statements:
-        if next_sql != sql:
-            if sql is not None:
-                yield sql, params
-            sql, params = next_sql, []
-        params.append(next_params)
-    if sql is not None:
-        yield sql, params
+_RECV_BYTES = 1 << 20
+_EXIT_WAIT_S = 10.0
 
 
-@dataclass(frozen=True)
-class _Write:
-    statements: Sequence[Statement]
-    done: Done
+class _Link:
+    """One writer process and the socket to it. Messages sent in one loop turn go in one frame."""
 
+    def __init__(self, on_messages: Callable[[list[Message]], None], on_end: Callable[[], None],
+                 on_unsendable: Callable[[Message, BaseException], None]) -> None:
+        parent, child = socket.socketpair()
+        try:
+            # -I -S: the standard library only, no site-packages, no PYTHON* variables.
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-S", writer_process.__file__, str(child.fileno())],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL,
+            )
+        except OSError as exc:
+            parent.close()
+            raise sqlite3.OperationalError(f"cannot start the database writer process: {exc}") from None
+        finally:
+            child.close()
+        parent.setblocking(False)
+        self._sock: socket.socket | None = parent
+        self._loop = asyncio.get_running_loop()
+        self._on_messages = on_messages
+        self._on_end = on_end
+        self._on_unsendable = on_unsendable
+        self._frames = Frames()
+        self._outbox: list[Message] = []
+        self._unsent = bytearray()
+        self._flush_due = False
+        self._loop.add_reader(parent.fileno(), self._readable)
 
-_WAKE = _Write((), lambda error: None)  # a token in the queue: look at the priority lane
+    def send(self, message: Message) -> None:
+        self._outbox.append(message)
+        if not self._flush_due:
+            self._flush_due = True
+            self._loop.call_soon(self._flush)
 
+    def close(self) -> None:
+        """Stop talking to the process (it ends once it sees the socket closed)."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            self._loop.remove_reader(sock.fileno())
+            self._loop.remove_writer(sock.fileno())
+            sock.close()
 
-@dataclass(frozen=True)
-class _Call:
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    future: asyncio.Future[Any]
+    async def wait(self) -> int:
+        """The process's exit code, once it has ended (killed if it will not)."""
+        deadline = self._loop.time() + _EXIT_WAIT_S
+        # Polled, not waited for on a thread: the process ends within milliseconds of the socket
+        # closing, and a waiting thread would outlive the daemon's own shutdown.
+        while (code := self.process.poll()) is None:
+            if self._loop.time() > deadline:
+                log.error("database writer process %s did not end; killing it", self.process.pid)
+                self.process.kill()
+                deadline = float("inf")
+            await asyncio.sleep(0.002)
+        return code
+
+    def _flush(self) -> None:
+        self._flush_due = False
+        messages, self._outbox = self._outbox, []
+        if self._sock is None or not messages:
+            return
+        try:
+            data = frame(messages)
+        except Exception:  # one message does not pickle: send the others, refuse it alone
+            data = b"".join(self._framed_alone(message) for message in messages)
+        if self._unsent:
+            self._unsent += data
+            return
+        try:
+            sent = self._sock.send(data)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the process is gone: the reader sees the end and reports it
+        if sent < len(data):
+            self._unsent += memoryview(data)[sent:]
+            self._loop.add_writer(self._sock.fileno(), self._writable)
+
+    def _framed_alone(self, message: Message) -> bytes:
+        try:
+            return frame([message])
+        except Exception as exc:
+            self._on_unsendable(message, exc)
+            return b""
+
+    def _writable(self) -> None:
+        if self._sock is None:
+            return
+        try:
+            sent = self._sock.send(self._unsent)
+        except BlockingIOError:
+            return
+        except OSError:
+            sent = len(self._unsent)  # gone: the reader reports it
+        del self._unsent[:sent]
+        if not self._unsent:
+            self._loop.remove_writer(self._sock.fileno())
+
+    def _readable(self) -> None:
+        messages: list[Message] = []
+        ended = False
+        while self._sock is not None:
+            try:
+                data = self._sock.recv(_RECV_BYTES)
+            except BlockingIOError:
+                break
+            except OSError:
+                data = b""
+            if not data:
+                ended = True
+                break
+            messages += self._frames.feed(data)
+        if messages:
+            self._on_messages(messages)
+        if ended:
+            self.close()
+            self._on_end()
 
 
 class SqliteWriter:
@@ -67,18 +163,23 @@ class SqliteWriter:
         self.path = path
         self._pragmas = tuple(pragmas)
         self.commits = 0  # transactions committed (a group of writes counts once)
-        self._jobs: SimpleQueue[_Write | _Call | None] = SimpleQueue()
-        # Control writes (the kill switch) skip the queue: they commit on their own, before the
-        # group of orders waiting, so an operator's "stop" is never stuck behind the flood it stops.
-        self._priority: deque[_Write] = deque()
-        self._thread = threading.Thread(target=self._serve, name="ordo-db-writer", daemon=True)
-        self._conn: sqlite3.Connection | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._schema: str | None = None
+        self._link: _Link | None = None
+        self._ended: list[_Link] = []  # processes gone or going, to be waited for
+        self._ids = itertools.count(1)
+        self._writes: dict[int, Done] = {}
+        self._calls: dict[int, asyncio.Future[Any]] = {}
+        self._closing = False
+
+    @property
+    def pid(self) -> int | None:
+        """The writer process's pid while it runs."""
+        return None if self._link is None else self._link.process.pid
 
     async def open(self, schema: str) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._thread.start()
-        await self._call(self._open, schema)
+        self._schema = schema
+        self._link = self._start()
+        await self._call("open", str(self.path), schema, self._pragmas)
 
     def submit(self, statements: Sequence[Statement], done: Done, priority: bool = False) -> None:
         """Commit ``statements`` in one transaction, possibly together with other writes queued
@@ -88,12 +189,14 @@ class SqliteWriter:
 
         A ``priority`` write commits alone in the very next transaction, ahead of the writes
         queued before it; it must not be one whose order relative to them matters."""
-        write = _Write(statements, done)
-        if priority:
-            self._priority.append(write)
-            self._jobs.put(_WAKE)  # an idle thread wakes for it; a busy one finds it first
-        else:
-            self._jobs.put(write)
+        try:
+            link = self._running_link()
+        except sqlite3.Error as exc:
+            asyncio.get_running_loop().call_soon(done, exc)
+            return
+        write_id = next(self._ids)
+        self._writes[write_id] = done
+        link.send(("write", write_id, list(statements), priority))
 
     async def transaction(self, statements: Sequence[Statement]) -> None:
         """``submit`` for a caller that simply waits; raises ``sqlite3.Error`` on failure."""
@@ -103,135 +206,110 @@ class SqliteWriter:
 
     async def pragma(self, name: str) -> Any:
         """A setting as the writing connection sees it (tests guard ``synchronous`` with it)."""
-        return await self._call(self._pragma, name)
+        return await self._call("pragma", name)
 
     async def close(self) -> None:
-        """Commit what is queued, close the connection and end the thread."""
-        if self._thread.is_alive():
-            await self._call(self._close)
-            self._jobs.put(None)
+        """Commit what is queued, close the connection and wait for the process to end."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._link is not None:
+            with contextlib.suppress(sqlite3.Error):  # it ended on its own meanwhile; _ended has it
+                await self._call("close")
+            if self._link is not None:
+                self._link.close()
+                self._ended.append(self._link)
+                self._link = None
+        self._fail_waiting(sqlite3.ProgrammingError("the database writer is closed"))
+        ended, self._ended = self._ended, []
+        for link in ended:
+            await link.wait()
 
-    async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def _running_link(self) -> _Link:
+        if self._closing:
+            raise sqlite3.ProgrammingError("the database writer is closed")
+        if self._link is None:
+            if self._schema is None:
+                raise sqlite3.ProgrammingError("the database writer is not open")
+            # The process ended under us (killed, out of memory): a new one takes over. SQLite
+            # rolled back whatever it had not committed; what it had is on disk.
+            self._link = self._start()
+            reopened: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+            reopened.add_done_callback(_log_reopen)
+            self._link.send(("open", self._call_id(reopened), str(self.path), self._schema, self._pragmas))
+        return self._link
+
+    def _start(self) -> _Link:
+        return _Link(self._received, self._lost, self._unsendable)
+
+    def _unsendable(self, message: Message, exc: BaseException) -> None:
+        error = sqlite3.InterfaceError(f"the write cannot be handed to the database writer: {exc}")
+        if message[0] == "write":
+            done = self._writes.pop(message[1], None)
+            if done is not None:
+                _run(done, error)
+        else:
+            future = self._calls.pop(message[1], None)
+            if future is not None:
+                _settle(future, None, error)
+
+    async def _call(self, kind: str, *args: Any) -> Any:
+        if self._link is None:
+            raise sqlite3.ProgrammingError("the database writer is not running")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._jobs.put(_Call(fn, args, future))
+        self._link.send((kind, self._call_id(future), *args))
         return await future
 
-    # Everything below runs on the writer thread only.
+    def _call_id(self, future: asyncio.Future[Any]) -> int:
+        call_id = next(self._ids)
+        self._calls[call_id] = future
+        return call_id
 
-    def _serve(self) -> None:
-        job = self._jobs.get()
-        while job is not None:
-            self._commit_priority()
-            if job is _WAKE:
-                job = self._jobs.get()
-                continue
-            if isinstance(job, _Call):
-                self._run_call(job)
-                job = self._jobs.get()
-                continue
-            group = [job]
-            while True:
-                try:
-                    job = self._jobs.get_nowait()
-                except Empty:
-                    self._commit_priority()
-                    self._commit(group)
-                    job = self._jobs.get()
-                    break
-                if job is _WAKE:
-                    continue
-                if not isinstance(job, _Write):  # a call, or the end, comes after this group
-                    self._commit_priority()
-                    self._commit(group)
-                    break
-                group.append(job)
-        self._commit_priority()
+    def _received(self, messages: list[Message]) -> None:
+        for message in messages:
+            if message[0] == "done":
+                self.commits = message[1]
+                for write_id, error in message[2]:
+                    done = self._writes.pop(write_id, None)
+                    if done is not None:
+                        _run(done, error)
+            else:
+                _, call_id, value, error = message
+                future = self._calls.pop(call_id, None)
+                if future is not None:
+                    _settle(future, value, error)
 
-    def _commit_priority(self) -> None:
-        while self._priority:
-            self._commit([self._priority.popleft()])
+    def _lost(self) -> None:
+        link, self._link = self._link, None
+        if link is None:
+            return
+        self._ended.append(link)
+        if not self._closing:
+            log.error("database writer process %s ended unexpectedly (exit code %s)", link.process.pid,
+                      link.process.poll())
+        # Its writes under way may or may not have committed; the callers hear that they failed
+        # (the daemon never reports such a write as durable, and refuses the order instead).
+        self._fail_waiting(sqlite3.OperationalError("the database writer process ended during the write"))
 
-    def _run_call(self, call: _Call) -> None:
-        try:
-            result = call.fn(*call.args)
-        except BaseException as exc:
-            self._report(_settle, call.future, None, exc)
-        else:
-            self._report(_settle, call.future, result, None)
-
-    def _commit(self, group: list[_Write]) -> None:
-        errors: list[BaseException | None]
-        try:
-            self._transaction([statement for write in group for statement in write.statements])
-            errors = [None] * len(group)
-        except sqlite3.Error as exc:
-            errors = [exc] if len(group) == 1 else [self._alone(write) for write in group]
-        except BaseException as exc:  # not SQLite's doing: the whole group shares the outcome
-            errors = [exc] * len(group)
-        self._report(_finish, group, errors)
-
-    def _alone(self, write: _Write) -> BaseException | None:
-        try:
-            self._transaction(write.statements)
-        except BaseException as exc:
-            return exc
-        return None
-
-    def _report(self, fn: Callable[..., None], *args: Any) -> None:
-        assert self._loop is not None
-        _call_soon(self._loop, fn, *args)
-
-    def _open(self, schema: str) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            for pragma in self._pragmas:
-                conn.execute(pragma)
-            conn.executescript(schema)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise sqlite3.ProgrammingError("the writer is closed")
-        return self._conn
-
-    def _pragma(self, name: str) -> Any:
-        if not name.isidentifier():
-            raise ValueError(f"not a pragma name: {name!r}")
-        return self._connection().execute(f"PRAGMA {name}").fetchone()[0]
-
-    def _transaction(self, statements: Sequence[Statement]) -> None:
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for sql, params in runs(statements):
-                if len(params) == 1:
-                    conn.execute(sql, params[0])
-                else:
-                    conn.executemany(sql, params)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        self.commits += 1
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+    def _fail_waiting(self, error: sqlite3.Error) -> None:
+        writes, self._writes = self._writes, {}
+        calls, self._calls = self._calls, {}
+        for done in writes.values():
+            _run(done, error)
+        for future in calls.values():
+            _settle(future, None, error)
 
 
-def _finish(group: list[_Write], errors: list[BaseException | None]) -> None:
-    for write, error in zip(group, errors, strict=True):
-        write.done(error)
+def _run(done: Done, error: BaseException | None) -> None:
+    try:
+        done(error)
+    except Exception:  # one caller's bug must not stop the others hearing about their writes
+        log.exception("a database write's callback failed")
 
 
-def _call_soon(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
-    with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is left to tell
-        loop.call_soon_threadsafe(fn, *args)
+def _log_reopen(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("database writer could not reopen the database: %s", future.exception())
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
