@@ -81,6 +81,11 @@ def config_toml(state_dir: Path, rep: str, pub: str, spec: DaemonSpec) -> str:
     return "\n".join(lines)
 
 
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()]
+
+
 class DaemonProcess:
     def __init__(self, workdir: Path, spec: DaemonSpec) -> None:
         self.workdir = workdir
@@ -143,12 +148,14 @@ class DaemonProcess:
         return os.getpriority(os.PRIO_PROCESS, self.pid)
 
     def rss_mb(self) -> dict[str, float]:
-        """Resident memory now and at its peak (Linux /proc), in MiB."""
-        fields: dict[str, float] = {}
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in ("VmRSS", "VmHWM"):
-                fields[name] = int(value.split()[0]) / 1024
+        """Resident memory now and at its peak (Linux /proc), in MiB, of the daemon and its
+        database writer processes together (peaks summed: an upper bound)."""
+        fields = {"VmRSS": 0.0, "VmHWM": 0.0}
+        for pid in (self.pid, *_children(self.pid)):
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                name, _, value = line.partition(":")
+                if name in fields:
+                    fields[name] += int(value.split()[0]) / 1024
         return {"rss_mb": round(fields["VmRSS"], 1), "peak_rss_mb": round(fields["VmHWM"], 1)}
 
     def stop(self, timeout_s: float = 30.0) -> None:

@@ -63,7 +63,7 @@ async def test_the_writing_connection_is_wal_with_synchronous_full(db: Database)
 
 async def test_writes_queued_together_share_commits_and_are_committed_when_awaited(db: Database) -> None:
     before = db.commits
-    # The writer thread may wake for the first before the other nine are queued; never more.
+    # The writer process may wake for the first before the other nine are queued; never more.
     await asyncio.gather(*(db.write([audit_row(seq)]) for seq in range(1, 11)))
     assert 1 <= db.commits - before <= 2
     assert [row[0] for row in committed_rows(db.path, "SELECT seq FROM audit ORDER BY seq")] == list(range(1, 11))
@@ -173,10 +173,10 @@ async def test_a_priority_write_commits_alone_ahead_of_the_writes_queued_before_
         return [(INSERT_META, (key, "v"))]
 
     blocker = sqlite3.connect(db.path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: the writer thread waits on it
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock: the writer process waits on it
     try:
         first = asyncio.ensure_future(db.write(meta("in-progress")))
-        await asyncio.sleep(0.2)  # the writer thread has taken it and is waiting for the lock
+        await asyncio.sleep(0.2)  # the writer process has taken it and is waiting for the lock
         queued = [asyncio.ensure_future(db.write(meta(f"order-{i}"))) for i in range(3)]
         control = asyncio.ensure_future(db.write(meta("kill-switch"), priority=True))
         await asyncio.sleep(0.05)
