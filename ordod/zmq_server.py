@@ -19,6 +19,7 @@ import zmq.asyncio
 from ordo_shared.codec import correlation_id, encode_error, encode_ok_model, parse_json_object, request_from_object
 from ordo_shared.errors import BadRequest, InternalError, OrdoError
 from ordo_shared.messages import CorrelationId
+from ordod.multipart import readable, recv_nowait, send_nowait
 from ordod.service import OrdoService
 
 log = logging.getLogger("ordod.zmq")
@@ -75,7 +76,7 @@ class ZmqServer:
         more: bool | None = True
         for _ in range(_RECEIVE_BURST):
             try:
-                frames = self._sync.recv_multipart(zmq.NOBLOCK)
+                frames = recv_nowait(self._sync)
             except zmq.Again:
                 more = False
                 break
@@ -119,10 +120,10 @@ class ZmqServer:
         reply = await self._answer(incoming.parsed)
         try:
             # A ROUTER never blocks on send: a reply to a vanished or saturated peer is dropped.
-            self._sync.send_multipart([*incoming.envelope, reply], flags=zmq.NOBLOCK)
+            send_nowait(self._sync, [*incoming.envelope, reply])
             # libzmq's descriptor is edge-like: a send may consume the wake-up for requests
             # that arrived meanwhile, so look for them here rather than wait for a signal.
-            if int(self._sync.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+            if readable(self._sync):
                 self._readable.set()
         except zmq.ZMQError as exc:
             log.warning("reply not sent: %s", exc)
