@@ -46,6 +46,7 @@ class ZmqServer:
         # every request waiting in one go.
         self._sync: zmq.Socket[bytes] = zmq.Socket.shadow(socket.underlying)
         self._readable = asyncio.Event()
+        self._recheck_pending = False
         self._service = service
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests = 0
@@ -121,12 +122,23 @@ class ZmqServer:
         try:
             # A ROUTER never blocks on send: a reply to a vanished or saturated peer is dropped.
             send_nowait(self._sync, [*incoming.envelope, reply])
-            # libzmq's descriptor is edge-like: a send may consume the wake-up for requests
-            # that arrived meanwhile, so look for them here rather than wait for a signal.
-            if readable(self._sync):
-                self._readable.set()
         except zmq.ZMQError as exc:
             log.warning("reply not sent: %s", exc)
+            return
+        # libzmq's descriptor is edge-like: a send may consume the wake-up for requests that
+        # arrived meanwhile, so look for them rather than wait for a signal. Once for all the
+        # replies sent in this turn of the loop, before it waits again: the look is a syscall.
+        if not self._recheck_pending:
+            self._recheck_pending = True
+            asyncio.get_running_loop().call_soon(self._recheck)
+
+    def _recheck(self) -> None:
+        self._recheck_pending = False
+        try:
+            if readable(self._sync):
+                self._readable.set()
+        except zmq.ZMQError as exc:  # the socket closed under us: run() sees it on its next receive
+            log.debug("socket not checked after replies: %s", exc)
 
     async def answer(self, body: list[bytes]) -> bytes:
         """One reply frame for one request body, whatever the body holds."""
