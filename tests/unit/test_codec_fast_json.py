@@ -68,3 +68,9 @@ def test_sound_json_parses_as_the_json_module_does() -> None:
 def test_the_reply_envelope_is_byte_for_byte_what_the_json_module_writes(cid: int | str | None) -> None:
     assert ok_head(cid) == dumps({"v": 1, "id": cid, "ok": True})
     assert encode_ok_model(cid, WireModel()) == encode_ok(cid, {})
+
+
+@pytest.mark.parametrize("reply", REPLIES, ids=lambda r: type(r).__name__)
+def test_a_reply_is_byte_for_byte_the_envelope_and_the_models_own_json(reply: WireModel) -> None:
+    body = reply.model_dump_json().encode()
+    assert encode_ok_model(12, reply) == b'{"v":1,"id":12,"ok":true,' + body[1:]
