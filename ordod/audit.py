@@ -33,20 +33,12 @@ Publish = Callable[["Event | AuditRecord"], None]
 _INSERT = "INSERT INTO audit (seq, ts, type, order_ref, broker_id, data_json) VALUES (?, ?, ?, ?, ?, ?)"
 
 
-@dataclass
-class _Pending:
-    ts: datetime
-    type: str
-    order_ref: str | None
-    broker_id: str | None
-    data: dict[str, Any]
-
-
 @dataclass(slots=True)
 class AuditRecord:
     """A numbered event on its way to the disk and then to subscribers. It reads like an
     ``Event`` (same attributes); its data is encoded once, and that one encoding is both the
-    stored ``data_json`` and the inside of the published JSON, so neither is built twice."""
+    stored ``data_json`` and the inside of the published JSON, so neither is built twice.
+    Recorded with ``seq`` 0 and no encoding yet: both are set when its batch is sealed."""
 
     seq: int
     ts: datetime
@@ -128,7 +120,7 @@ class _Batch:
     """Events that will share one transaction; sealed (numbered) when handed to the writer."""
 
     log: AuditLog
-    pending: list[_Pending] = field(default_factory=list)
+    pending: list[AuditRecord] = field(default_factory=list)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
     events: list[AuditRecord] | None = None
     done: bool = False
@@ -189,7 +181,7 @@ class AuditLog:
         if self._open is None:
             self._open = self._newest = _Batch(self)
             self._db.submit(self._open)
-        self._open.pending.append(_Pending(self._clock.now(), type, order_ref, broker_id, data or {}))
+        self._open.pending.append(AuditRecord(0, self._clock.now(), type, order_ref, broker_id, data or {}, b""))
 
     async def flush(self) -> None:
         """Wait until everything recorded so far is on disk."""
@@ -229,11 +221,11 @@ class AuditLog:
     def _seal(self, batch: _Batch) -> list[AuditRecord]:
         if self._open is batch:
             self._open = None
-        events = []
-        for p in batch.pending:
+        for event in batch.pending:
             self.last_seq += 1
-            events.append(AuditRecord(self.last_seq, p.ts, p.type, p.order_ref, p.broker_id, p.data, to_json(p.data)))
-        return events
+            event.seq = self.last_seq
+            event.data_json = to_json(event.data)
+        return batch.pending
 
     def _unseal(self, batch: _Batch) -> None:
         if batch.events:

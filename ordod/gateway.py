@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -106,7 +106,7 @@ class BrokerGateway:
 
     async def place(self, order: BrokerOrder, halted: IsHalted) -> BrokerResult:
         """Place ``order`` at this broker; ``halted`` is the kill switch, checked before every attempt."""
-        order = replace(order, halted=halted)
+        order = order.halted_by(halted)
         started = self._clock.monotonic()
         deadline = started + self.retry.order_deadline_s
         run = _Run()

@@ -18,6 +18,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
 
 from ordo_shared.errors import IdempotencyKeyInFlight, IdempotencyKeyReused, InternalError
@@ -47,10 +48,21 @@ def rebuild_reply(reply: PlaceOrderReply, results: list[BrokerResult]) -> PlaceO
     return unified_reply(reply.order_ref, reply.idempotency_key, results)
 
 
+# json.dumps with these options builds an encoder for every call; this one is built once and
+# writes the same text, so stored fingerprints never change.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def fingerprint(order: OrderSpec) -> str:
     """Same payload means same fingerprint, whatever the key order or defaults spelled out."""
-    canonical = json.dumps(order.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = _CANONICAL.encode(order.model_dump(mode="json"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@lru_cache(maxsize=64)
+def _brokers_json(brokers: tuple[str, ...]) -> str:
+    # A desk routes to a handful of broker sets: encode each once, not once an order.
+    return json.dumps(list(brokers))
 
 
 @dataclass(frozen=True)
@@ -170,7 +182,7 @@ class SqliteIdempotencyStore:
                     (
                         "INSERT INTO orders (order_ref, idempotency_key, fingerprint, state, principal, brokers_json,"
                         " order_json, created_at) VALUES (?, ?, ?, 'in_flight', ?, ?, ?, ?)",
-                        (order_ref, key, fp, principal, json.dumps(brokers), order.model_dump_json(), now),
+                        (order_ref, key, fp, principal, _brokers_json(tuple(brokers)), order.model_dump_json(), now),
                     ),
                     (
                         # REPLACE: an expired binding of the same key gives way to this one.

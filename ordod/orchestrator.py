@@ -6,7 +6,6 @@ parallel fan-out (breaker, retries) -> durable result -> audit -> one unified an
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 import secrets
@@ -22,6 +21,7 @@ from ordod.gateway import BrokerGateway
 from ordod.idempotency import IdempotencyStore, Replayed, unified_reply
 from ordod.kill_switch import KillSwitch
 from ordod.metrics import OrdoMetrics
+from ordod.parallel import all_results
 from ordod.session_manager import SessionManager
 from ordod.validator import PreTradeValidator
 
@@ -107,10 +107,10 @@ class Orchestrator:
             raise
 
         broker_order = BrokerOrder(order_ref=order_ref, idempotency_key=key, spec=order)
-        results = await asyncio.gather(
-            *(self._route(broker_id, broker_order, session_problems.get(broker_id)) for broker_id in targets)
+        results = await all_results(
+            self._route(broker_id, broker_order, session_problems.get(broker_id)) for broker_id in targets
         )
-        reply = unified_reply(order_ref, key, list(results))
+        reply = unified_reply(order_ref, key, results)
         try:
             await self.idempotency.complete(key, order, reply, self._clock.time())
         except StorageUnavailable as exc:

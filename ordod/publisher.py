@@ -9,6 +9,7 @@ import zmq
 from ordo_shared.codec import encode_event
 from ordo_shared.models import Event
 from ordod.audit import AuditRecord
+from ordod.multipart import send_nowait
 
 log = logging.getLogger("ordod.publisher")
 
@@ -23,7 +24,7 @@ class EventPublisher:
             return
         try:
             frames = event.frames() if isinstance(event, AuditRecord) else encode_event(event)
-            self._socket.send_multipart(frames, flags=zmq.NOBLOCK)
+            send_nowait(self._socket, frames)
             self.sent += 1
         except zmq.Again:
             log.warning("event dropped: publisher queue full (seq=%s)", event.seq)

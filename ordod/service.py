@@ -27,7 +27,6 @@ from ordo_shared.messages import (
     LoginStartRequest,
     ModifyOrderRequest,
     PingReply,
-    PlaceOrderRequest,
     Request,
 )
 from ordo_shared.models import OrderRecord, WireModel
@@ -79,7 +78,7 @@ class OrdoService:
         self._sessions = sessions
         self._handlers: dict[str, Handler] = {
             "ping": self._ping,
-            "place_order": self._place_order,
+            "place_order": orchestrator.place_order,
             "get_order": self._get_order,
             "list_orders": self._list_orders,
             "health": self._health_op,
@@ -128,9 +127,6 @@ class OrdoService:
 
     async def _ping(self, request: Request, principal: Principal) -> PingReply:
         return PingReply(version=__version__, time=datetime.now(UTC).isoformat())
-
-    async def _place_order(self, request: PlaceOrderRequest, principal: Principal) -> WireModel:
-        return await self._orchestrator.place_order(request, principal)
 
     async def _get_order(self, request: GetOrderRequest, principal: Principal) -> GetOrderReply:
         record = await self._idempotency.get(order_ref=request.order_ref, key=request.idempotency_key)

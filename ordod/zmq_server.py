@@ -19,6 +19,7 @@ import zmq.asyncio
 from ordo_shared.codec import correlation_id, encode_error, encode_ok_model, parse_json_object, request_from_object
 from ordo_shared.errors import BadRequest, InternalError, OrdoError
 from ordo_shared.messages import CorrelationId
+from ordod.multipart import readable, recv_nowait, send_nowait
 from ordod.service import OrdoService
 
 log = logging.getLogger("ordod.zmq")
@@ -45,6 +46,7 @@ class ZmqServer:
         # every request waiting in one go.
         self._sync: zmq.Socket[bytes] = zmq.Socket.shadow(socket.underlying)
         self._readable = asyncio.Event()
+        self._recheck_pending = False
         self._service = service
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests = 0
@@ -75,7 +77,7 @@ class ZmqServer:
         more: bool | None = True
         for _ in range(_RECEIVE_BURST):
             try:
-                frames = self._sync.recv_multipart(zmq.NOBLOCK)
+                frames = recv_nowait(self._sync)
             except zmq.Again:
                 more = False
                 break
@@ -119,13 +121,24 @@ class ZmqServer:
         reply = await self._answer(incoming.parsed)
         try:
             # A ROUTER never blocks on send: a reply to a vanished or saturated peer is dropped.
-            self._sync.send_multipart([*incoming.envelope, reply], flags=zmq.NOBLOCK)
-            # libzmq's descriptor is edge-like: a send may consume the wake-up for requests
-            # that arrived meanwhile, so look for them here rather than wait for a signal.
-            if int(self._sync.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
-                self._readable.set()
+            send_nowait(self._sync, [*incoming.envelope, reply])
         except zmq.ZMQError as exc:
             log.warning("reply not sent: %s", exc)
+            return
+        # libzmq's descriptor is edge-like: a send may consume the wake-up for requests that
+        # arrived meanwhile, so look for them rather than wait for a signal. Once for all the
+        # replies sent in this turn of the loop, before it waits again: the look is a syscall.
+        if not self._recheck_pending:
+            self._recheck_pending = True
+            asyncio.get_running_loop().call_soon(self._recheck)
+
+    def _recheck(self) -> None:
+        self._recheck_pending = False
+        try:
+            if readable(self._sync):
+                self._readable.set()
+        except zmq.ZMQError as exc:  # the socket closed under us: run() sees it on its next receive
+            log.debug("socket not checked after replies: %s", exc)
 
     async def answer(self, body: list[bytes]) -> bytes:
         """One reply frame for one request body, whatever the body holds."""

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ordo_shared.codec import encode_ok, encode_ok_model, parse_json_object
+from ordo_shared.codec import dumps, encode_ok, encode_ok_model, ok_head, parse_json_object
 from ordo_shared.errors import BadRequest
 from ordo_shared.messages import AuditReplayReply, KillSwitchReply, PingReply
 from ordo_shared.models import BrokerResult, Event, KillSwitchState, PlaceOrderReply, WireModel
@@ -61,3 +61,16 @@ def test_sound_json_parses_as_the_json_module_does() -> None:
     raw = (b'{"v":1,"op":"place_order","id":12345678901234567890,'
            b'"order":{"price":500.5,"qty":1,"tag":"\\u00fc"},"a":1,"a":2}')
     assert parse_json_object(raw) == json.loads(raw)
+
+
+@pytest.mark.parametrize("cid", [0, 7, -(2**63) + 1, 2**63 - 1, "", "req-1", 'q"\\/\n\t\x00', "k-ü✓", "\ud800",
+                                 "x" * 256, None])
+def test_the_reply_envelope_is_byte_for_byte_what_the_json_module_writes(cid: int | str | None) -> None:
+    assert ok_head(cid) == dumps({"v": 1, "id": cid, "ok": True})
+    assert encode_ok_model(cid, WireModel()) == encode_ok(cid, {})
+
+
+@pytest.mark.parametrize("reply", REPLIES, ids=lambda r: type(r).__name__)
+def test_a_reply_is_byte_for_byte_the_envelope_and_the_models_own_json(reply: WireModel) -> None:
+    body = reply.model_dump_json().encode()
+    assert encode_ok_model(12, reply) == b'{"v":1,"id":12,"ok":true,' + body[1:]

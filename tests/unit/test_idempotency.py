@@ -239,6 +239,13 @@ def test_fingerprint_ignores_key_order_and_spelled_out_defaults() -> None:
     assert fingerprint(terse) == fingerprint(verbose)
 
 
+def test_fingerprint_is_the_one_stored_by_earlier_versions() -> None:
+    # Keys stored before an upgrade must still match their retries: the digest never changes.
+    order = OrderSpec.model_validate({"symbol": "NSE:SBIN-EQ", "side": "BUY", "qty": 10, "order_type": "LIMIT",
+                                      "price": 500.5, "brokers": ["hdfc", "fyers"], "tag": 'a"b'})
+    assert fingerprint(order) == "fcf687726592cba8583844986783a18ef2080459289a3e7626a27d656bed7632"
+
+
 def test_fingerprint_treats_an_integral_price_like_its_float() -> None:
     assert fingerprint(spec(price=500)) == fingerprint(spec(price=500.0))
 
@@ -291,3 +298,13 @@ async def test_expired_keys_are_purged_from_memory_and_disk_but_orders_stay(db: 
     assert (await store.get(order_ref="ORD-old")) is not None
     again = await store.reserve("k-old", order.model_copy(update={"qty": 9}), ["fyers"], "ORD-new", "default", now=12)
     assert isinstance(again, Reserved)
+
+
+async def test_a_reservation_stores_its_brokers_as_the_json_module_writes_them(
+    store: SqliteIdempotencyStore, db: Database
+) -> None:
+    await reserve(store, "k1", "ORD-1")
+    await store.reserve("k2", spec(), ["hdfc"], "ORD-2", "trader", NOW)
+    await reserve(store, "k3", "ORD-3")  # the same set again: the same text
+    rows = await db.fetchall("SELECT brokers_json FROM orders ORDER BY order_ref")
+    assert [row[0] for row in rows] == ['["fyers", "hdfc"]', '["hdfc"]', '["fyers", "hdfc"]']
