@@ -295,7 +295,7 @@ class Database:
         self._out += 1
         self._background_out += background
         self.sqlite_writer.submit(statements, lambda error: self._done(op, background, error),
-                                  priority=bool(getattr(op, "priority", False)))
+                                  priority=bool(getattr(op, "priority", False)), awaited=not background)
 
     def _done(self, op: WriteOp, background: bool, error: BaseException | None) -> None:
         self._out -= 1
