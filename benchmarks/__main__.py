@@ -42,9 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="run the main daemon under pyinstrument and write its profile here "
                              "(.html, .txt, .pyisession)")
-    parser.add_argument("--docs", type=Path, metavar="MD",
-                        help="also write the Markdown table into this file between the bench markers, "
-                             "and the plot beside it")
+    parser.add_argument("--docs", type=Path, metavar="MD", action="append", default=[],
+                        help="also write the Markdown table into this file between the bench markers "
+                             "(repeatable: docs/PERFORMANCE.md, README.md), and the plot beside the first")
     return parser.parse_args(argv)
 
 
@@ -58,11 +58,12 @@ def machine() -> dict[str, object]:
             "processor": platform.processor(), "commit": commit}
 
 
-def write_docs(path: Path, markdown: str, svg: str) -> None:
-    text = path.read_text()
-    start, end = text.index(DOCS_START) + len(DOCS_START), text.index(DOCS_END)
-    path.write_text(text[:start] + "\n" + markdown + "\n" + text[end:])
-    (path.parent / "performance-latency.svg").write_text(svg)
+def write_docs(paths: list[Path], markdown: str, svg: str) -> None:
+    for path in paths:
+        text = path.read_text()
+        start, end = text.index(DOCS_START) + len(DOCS_START), text.index(DOCS_END)
+        path.write_text(text[:start] + "\n" + markdown + "\n" + text[end:])
+    (paths[0].parent / "performance-latency.svg").write_text(svg)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         (args.out / f"{name}-latency.svg").write_text(svg)
     markdown = markdown_table(rows)
     (args.out / "latest.md").write_text(markdown + "\n")
-    if args.docs is not None:
+    if args.docs:
         write_docs(args.docs, markdown, svg)
 
     print(text_table(rows))
