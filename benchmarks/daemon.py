@@ -151,12 +151,16 @@ class DaemonProcess:
         """Resident memory now and at its peak (Linux /proc), in MiB, of the daemon and its
         database writer processes together (peaks summed: an upper bound)."""
         fields = {"VmRSS": 0.0, "VmHWM": 0.0}
+        writers = 0.0
         for pid in (self.pid, *_children(self.pid)):
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 name, _, value = line.partition(":")
                 if name in fields:
                     fields[name] += int(value.split()[0]) / 1024
-        return {"rss_mb": round(fields["VmRSS"], 1), "peak_rss_mb": round(fields["VmHWM"], 1)}
+                    if name == "VmRSS" and pid != self.pid:
+                        writers += int(value.split()[0]) / 1024
+        return {"rss_mb": round(fields["VmRSS"], 1), "peak_rss_mb": round(fields["VmHWM"], 1),
+                "writer_processes_rss_mb": round(writers, 1)}
 
     def stop(self, timeout_s: float = 30.0) -> None:
         if self._proc is None or self._proc.poll() is not None:

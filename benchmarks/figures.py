@@ -250,6 +250,7 @@ class Bench:
                                            orders_per_client=math.ceil(self.s.rss_orders / clients)))
             self.m.facts["orders_before_rss"] = placed.total
             rss = daemon.rss_mb()
+            self.m.facts["writer_processes_rss_mb"] = rss.pop("writer_processes_rss_mb")
             for name, value in rss.items():
                 self.m.add(f"fig7.{name}", value)
         finally:

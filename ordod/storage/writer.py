@@ -1,7 +1,8 @@
 """The writing side of the database, as the event loop sees it: one sqlite3 connection in a
 process of its own (``writer_process.py``, which says why a process), which commits in groups by
-itself. The loop's costs are one ``send`` a loop turn for all the writes it made, and one
-callback a write when its commit is on disk.
+itself. The loop's costs are one ``send`` a loop turn for all the writes it made (or at once,
+for a write someone waits for while the process is idle), and one callback a write when its
+commit is on disk.
 
 aiosqlite, which the daemon uses for reads, sends every statement across on its own; at a few
 dozen microseconds a crossing (and far more when the loop is busy), a batch of 64 orders spent
