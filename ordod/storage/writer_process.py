@@ -21,6 +21,7 @@ The wire, both ways: frames of a 4-byte big-endian length and a pickled list of 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import pickle
 import signal
@@ -28,6 +29,7 @@ import socket
 import sqlite3
 import struct
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -36,6 +38,7 @@ Message = tuple[Any, ...]
 
 _HEADER = struct.Struct("!I")
 RECV_BYTES = 1 << 18
+TAKEOVER_WAIT_S = 10.0
 
 
 def frame(messages: list[Message]) -> bytes:
@@ -172,6 +175,7 @@ class Writer:
         raise ValueError(f"unknown call {kind!r}")
 
     def _open(self, path: str, schema: str, pragmas: Sequence[str]) -> None:
+        _take_over(path + "-writer.lock")
         conn = sqlite3.connect(path, isolation_level=None)
         try:
             for pragma in pragmas:
@@ -239,6 +243,25 @@ class Writer:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+def _take_over(lock_path: str) -> None:
+    """Hold the database's writer lock for the life of this process, once the writer before it
+    has gone. A daemon killed -9 leaves its writer committing what it had been sent, for a few
+    milliseconds; a new daemon must not read its start-up state (the orders left in flight)
+    until those commits are in, so its writer waits here, and the database opens after it."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    deadline = time.monotonic() + TAKEOVER_WAIT_S
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return  # the descriptor stays open: the lock goes when this process does
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                os.close(fd)
+                raise sqlite3.OperationalError(
+                    f"another database writer still holds {lock_path} after {TAKEOVER_WAIT_S:g} s") from None
+            time.sleep(0.005)
 
 
 def main() -> None:

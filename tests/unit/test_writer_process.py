@@ -159,3 +159,23 @@ async def test_a_database_that_cannot_be_opened_leaves_no_writer_process(tmp_pat
     with pytest.raises(StorageUnavailable, match="cannot open database"):
         await Database.open(tmp_path)  # a directory
     assert children() - before == set()
+
+
+async def test_a_new_writer_opens_the_database_only_once_the_old_one_has_gone(tmp_path: Path) -> None:
+    # What a daemon restarted at once after a kill -9 meets: its predecessor's writer, still
+    # committing what it had been sent. The new daemon must not read its start-up state before.
+    old = SqliteWriter(tmp_path / "w.db")
+    await old.open(SCHEMA)
+    new = SqliteWriter(tmp_path / "w.db")
+    opening = asyncio.ensure_future(new.open(SCHEMA))
+    try:
+        await old.transaction([("INSERT INTO t VALUES (1, 'the old writer''s last commit')", ())])
+        await asyncio.sleep(0.3)
+        assert not opening.done()  # waiting for the old writer to go
+        await old.close()
+        await asyncio.wait_for(opening, 5)
+        await new.transaction([("INSERT INTO t VALUES (2, 'the new writer')", ())])
+    finally:
+        await asyncio.wait_for(opening, 15)
+        await new.close()
+    assert [row[0] for row in rows(tmp_path / "w.db")] == [1, 2]
