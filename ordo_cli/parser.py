@@ -108,7 +108,9 @@ def _build() -> Parser:
     kill_on = kill_sub.add_parser("on", help="stop all new orders now (or, with --broker, isolate one broker)")
     kill_on.add_argument("--reason", required=True, help="shown to every trader and kept in the audit log")
     kill_on.add_argument("--broker", help="isolate only this broker; orders still go to the others")
-    kill_on.add_argument("--flatten", action="store_true", help="also cancel every open order in scope")
+    kill_on.add_argument("--flatten", action="store_true",
+                         help="also cancel every open order in scope (waits up to 5 minutes for every "
+                              "cancel's answer; the switch itself is on at once)")
     kill_off = kill_sub.add_parser("off", help="allow orders again (refused within the minimum hold)")
     kill_off.add_argument("--reason", default="", help="kept in the audit log")
     kill_off.add_argument("--broker", help="end the isolation of this broker only")

@@ -12,6 +12,10 @@ from ordo_cli import exit_codes, tables
 from ordo_cli.commands.context import CommandContext
 
 GLOBAL = "global"
+# A flatten is answered once every open order in scope has its cancel's answer, paced by each
+# broker's order rate limit: for a large book, longer than any plain request. The switch itself
+# is on at once; this is only how long the command waits to show every cancel.
+FLATTEN_WAIT_S = 300.0
 
 
 async def kill(ctx: CommandContext) -> int:
@@ -19,7 +23,8 @@ async def kill(ctx: CommandContext) -> int:
     if args.action == "status":
         reply = await ctx.client.call("kill_switch")
     elif args.action == "on":
-        reply = await ctx.client.call("kill_switch", active=True, reason=args.reason,
+        wait_s = max(args.timeout, FLATTEN_WAIT_S) if args.flatten else None
+        reply = await ctx.client.call("kill_switch", timeout_s=wait_s, active=True, reason=args.reason,
                                       scope=args.broker or GLOBAL, flatten=args.flatten)
     else:
         reply = await ctx.client.call("kill_switch", active=False, reason=args.reason,

@@ -131,3 +131,17 @@ def test_tui_and_up_still_dispatch_to_the_terminal_ui(monkeypatch: pytest.Monkey
     [settings, local] = seen
     assert getattr(settings, "endpoint", None) == "tcp://127.0.0.1:7001"
     assert local == (tmp_path / "s", None)
+
+
+async def test_kill_on_with_flatten_waits_for_every_cancel_past_the_plain_timeout(state_dir: Path) -> None:
+    # Brokers answer in 0.3 s and a flatten keeps a few cancels in flight per broker: twelve open
+    # orders take about a second to cancel, far past this command's --timeout of 0.2 s.
+    config = make_config(state_dir, brokers={"fyers": {"latency_ms": 300}, "hdfc": {"latency_ms": 300}})
+    async with running_daemon(config) as d:
+        clients = [d.client() for _ in range(12)]
+        placed = await asyncio.gather(*(c.place(f"cli-flat-{i}") for i, c in enumerate(clients)))
+        assert all(p["ok"] and p["status"] == "success" for p in placed)
+        flat = await ordo(*against(d), "--timeout", "0.2", "--json", "kill", "on", "--reason", "flat", "--flatten")
+    assert flat.code == 0, flat.stderr
+    results = flat.json_lines()[0]["flatten"]
+    assert len(results) == 24 and all(r["status"] == "success" for r in results)
