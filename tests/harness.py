@@ -33,6 +33,12 @@ def make_config(state_dir: Path, *, http: bool = False, **overrides: Any) -> Con
         "kill_switch": {"min_hold_s": 0},
         "tracking": {"poll_interval_s": 0.2, "fast_poll_s": 0.05},
     }
+    return config_from_mapping(merge_tables(data, overrides))
+
+
+def merge_tables(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with each table of ``overrides`` merged over the table of its name, one level
+    down too (``brokers={"hdfc": {...}}`` changes hdfc's keys and keeps fyers)."""
     for section, values in overrides.items():
         if isinstance(values, dict) and isinstance(data.get(section), dict):
             merged = dict(data[section])
@@ -45,7 +51,7 @@ def make_config(state_dir: Path, *, http: bool = False, **overrides: Any) -> Con
             data[section] = merged
         else:
             data[section] = values
-    return config_from_mapping(data)
+    return data
 
 
 def named_tokens(directory: Path, roles: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.process import free_port, write_config
+from tests.processes import loopback_endpoint, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is installed by `make test`")
 
@@ -34,8 +34,8 @@ def wait_for_screen(session: str, text: str, timeout_s: float = 20.0) -> str:
 def test_ordo_up_starts_daemon_and_tui_and_quitting_stops_both(tmp_path: Path) -> None:
     state = tmp_path / "state"
     config = tmp_path / "ordod.toml"
-    write_config(config, {"daemon": {"state_dir": str(state), "rep_endpoint": f"tcp://127.0.0.1:{free_port()}",
-                                     "pub_endpoint": f"tcp://127.0.0.1:{free_port()}", "http_listen": ""}})
+    write_config(config, {"daemon": {"state_dir": str(state), "rep_endpoint": loopback_endpoint(),
+                                     "pub_endpoint": loopback_endpoint(), "http_listen": ""}})
     ordo = Path(sys.executable).parent / "ordo"
     session = f"ordo-up-{uuid.uuid4().hex[:12]}"
     done = tmp_path / "exit-code"

@@ -13,7 +13,7 @@ import pytest
 import zmq.asyncio
 
 from tests.harness import ORDER, RawClient
-from tests.processes import DaemonProcess, daemon_toml, write_config
+from tests.processes import DaemonProcess, daemon_config, write_config
 
 
 @pytest.fixture
@@ -36,7 +36,9 @@ async def test_sigterm_lets_the_order_in_flight_finish_refuses_new_ones_and_exit
     tmp_path: Path, ctx: zmq.asyncio.Context
 ) -> None:
     state_dir = tmp_path / "state"
-    daemon = await DaemonProcess.start(write_config(tmp_path / "ordod.toml", state_dir, latency_ms=1500, grace_s=10))
+    slow = {"latency_ms": 1500}
+    config = daemon_config(state_dir, daemon={"shutdown_grace_s": 10}, brokers={"fyers": slow, "hdfc": slow})
+    daemon = await DaemonProcess(write_config(tmp_path / "ordod.toml", config)).start()
     trader = RawClient(ctx, daemon.rep, token_of(state_dir))
     latecomer = RawClient(ctx, daemon.rep, token_of(state_dir))
     try:
@@ -74,15 +76,15 @@ async def test_sighup_applies_new_limits_reports_restart_only_keys_and_survives_
 ) -> None:
     state_dir = tmp_path / "state"
     config = tmp_path / "ordod.toml"
-    config.write_text(daemon_toml(state_dir, extra="[limits]\nmax_qty = 100\n"))
-    daemon = await DaemonProcess.start(config)
+    write_config(config, daemon_config(state_dir, limits={"max_qty": 100}))
+    daemon = await DaemonProcess(config).start()
     client = RawClient(ctx, daemon.rep, token_of(state_dir))
     big = {**ORDER, "qty": 150}
     try:
         before = await client.place("k-big-1", order=big)
 
-        text = daemon_toml(state_dir, extra="[limits]\nmax_qty = 1000\n[breaker]\nfailure_threshold = 9\n")
-        config.write_text(text.replace('rep_endpoint = "tcp://127.0.0.1:*"', 'rep_endpoint = "tcp://127.0.0.1:7999"'))
+        write_config(config, daemon_config(state_dir, daemon={"rep_endpoint": "tcp://127.0.0.1:7999"},
+                                           limits={"max_qty": 1000}, breaker={"failure_threshold": 9}))
         daemon.send(signal.SIGHUP)
         await daemon.wait_for("config reloaded")
         after = await client.place("k-big-2", order=big)  # the old endpoint still serves
@@ -113,10 +115,10 @@ async def test_a_second_ordod_on_the_same_state_dir_exits_75_and_the_first_keeps
     tmp_path: Path, ctx: zmq.asyncio.Context
 ) -> None:
     state_dir = tmp_path / "state"
-    config = write_config(tmp_path / "ordod.toml", state_dir)
-    first = await DaemonProcess.start(config)
+    config = write_config(tmp_path / "ordod.toml", daemon_config(state_dir))
+    first = await DaemonProcess(config).start()
     try:
-        second = await DaemonProcess.spawn("--config", str(config))
+        second = await DaemonProcess(config).spawn()
         assert await second.wait() == 75
         assert f"another ordod is already running on state directory {state_dir}" in second.output
         client = RawClient(ctx, first.rep, token_of(state_dir))
@@ -126,24 +128,24 @@ async def test_a_second_ordod_on_the_same_state_dir_exits_75_and_the_first_keeps
     finally:
         assert await first.stop() == 0, first.output
     # The lock dies with its holder: the next daemon starts.
-    third = await DaemonProcess.start(config)
+    third = await DaemonProcess(config).start()
     assert await third.stop() == 0, third.output
 
 
 async def test_a_config_that_does_not_validate_exits_78_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "ordod.toml"
     config.write_text('[daemon]\nstate_dir = "%s"\n[retry]\nmax_atempts = 3\n' % (tmp_path / "state"))
-    daemon = await DaemonProcess.spawn("--config", str(config))
+    daemon = await DaemonProcess(config).spawn()
     assert await daemon.wait() == 78
     assert "retry.max_atempts" in daemon.output
 
 
 async def test_check_config_validates_without_starting(tmp_path: Path) -> None:
-    good = write_config(tmp_path / "good.toml", tmp_path / "state")
+    good = write_config(tmp_path / "good.toml", daemon_config(tmp_path / "state"))
     bad = tmp_path / "bad.toml"
     bad.write_text("[limits]\nmax_qty = 0\n")
-    ok = await DaemonProcess.spawn("--config", str(good), "--check-config")
-    refused = await DaemonProcess.spawn("--config", str(bad), "--check-config")
+    ok = await DaemonProcess(good, "--check-config").spawn()
+    refused = await DaemonProcess(bad, "--check-config").spawn()
     assert await ok.wait() == 0
     assert await refused.wait() == 78 and "limits.max_qty" in refused.output
     assert not (tmp_path / "state").exists(), "checking a config must not create or lock anything"

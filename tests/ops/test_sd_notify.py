@@ -16,7 +16,7 @@ import zmq.asyncio
 
 from ordod.sd_notify import SdNotifier, watchdog_interval_s
 from tests.harness import RawClient
-from tests.processes import DaemonProcess, write_config
+from tests.processes import DaemonProcess, daemon_config, write_config
 
 
 class FakeSystemd:
@@ -152,9 +152,9 @@ async def test_ordod_is_ready_only_when_serving_pings_the_watchdog_and_says_stop
     tmp_path: Path, systemd: FakeSystemd
 ) -> None:
     state_dir = tmp_path / "state"
-    config = write_config(tmp_path / "ordod.toml", state_dir)
+    config = write_config(tmp_path / "ordod.toml", daemon_config(state_dir))
     env = {"NOTIFY_SOCKET": systemd.address, "WATCHDOG_USEC": "400000"}
-    daemon = await DaemonProcess.spawn("--config", str(config), env=env)
+    daemon = await DaemonProcess(config, env=env).spawn()
     try:
         ready, before = await systemd.until("READY")
         assert before and before[0]["STATUS"].startswith("starting")
@@ -178,6 +178,4 @@ async def test_ordod_is_ready_only_when_serving_pings_the_watchdog_and_says_stop
         assert stopping["STATUS"].startswith("stopping")
         assert await daemon.wait() == 0
     finally:
-        if daemon.proc.returncode is None:
-            daemon.proc.kill()
-            await daemon.proc.wait()
+        await daemon.close()

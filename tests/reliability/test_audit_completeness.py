@@ -12,7 +12,7 @@ import zmq
 import zmq.asyncio
 
 from tests.harness import RawClient, make_config, running_daemon
-from tests.process import free_port
+from tests.processes import loopback_endpoint
 
 
 class GapFillingSubscriber:
@@ -58,8 +58,8 @@ async def place_some(client: RawClient, prefix: str, n: int) -> list[dict[str, A
 
 
 async def test_late_and_dropped_subscriber_recovers_every_event_across_a_restart(tmp_path: Path) -> None:
-    config = make_config(tmp_path / "state", daemon={
-        "rep_endpoint": f"tcp://127.0.0.1:{free_port()}", "pub_endpoint": f"tcp://127.0.0.1:{free_port()}"})
+    config = make_config(tmp_path / "state", daemon={"rep_endpoint": loopback_endpoint(),
+                                                     "pub_endpoint": loopback_endpoint()})
     ctx = zmq.asyncio.Context()
     try:
         async with running_daemon(config) as d:

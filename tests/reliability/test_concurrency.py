@@ -15,7 +15,7 @@ import pytest
 import zmq.asyncio
 
 from ordod.brokers.base import client_tag
-from tests.process import DaemonProcess
+from tests.processes import DaemonProcess
 from tests.reliability.clients import ReqClient
 
 
@@ -26,16 +26,14 @@ def ctx() -> Iterator[zmq.asyncio.Context]:
     context.term()
 
 
-def started(root: Path, **brokers: dict[str, Any]) -> DaemonProcess:
-    proc = DaemonProcess(root, brokers=brokers or None)
-    proc.start()
-    return proc
+async def started(root: Path, **brokers: dict[str, Any]) -> DaemonProcess:
+    return await DaemonProcess.on_fixed_ports(root, daemon={"shutdown_grace_s": 10.0}, brokers=brokers).start()
 
 
 async def test_64_clients_5000_orders_with_duplicates_place_each_key_exactly_once(
     tmp_path: Path, ctx: zmq.asyncio.Context
 ) -> None:
-    daemon = started(tmp_path, fyers={"latency_ms": 1}, hdfc={"latency_ms": 2})
+    daemon = await started(tmp_path, fyers={"latency_ms": 1}, hdfc={"latency_ms": 2})
     try:
         rng = random.Random(7)
         keys = [f"load-{i:04d}" for i in range(1500)]
@@ -53,7 +51,7 @@ async def test_64_clients_5000_orders_with_duplicates_place_each_key_exactly_onc
 
         await asyncio.gather(*(run_client(q) for q in queues))
     finally:
-        daemon.stop()
+        await daemon.close()
 
     assert sum(len(v) for v in answers.values()) == 5000, "a reply was lost"
     for replies in answers.values():
@@ -74,7 +72,7 @@ async def test_kill_switch_under_load_stops_every_attempt_after_its_reply(
     tmp_path: Path, ctx: zmq.asyncio.Context
 ) -> None:
     # Slow brokers and retries: orders are in every phase when the switch is pulled.
-    daemon = started(
+    daemon = await started(
         tmp_path,
         fyers={"latency_ms": 400},
         hdfc={"latency_ms": 300, "reject_code": "RATE_LIMIT_EXCEEDED",
@@ -95,7 +93,7 @@ async def test_kill_switch_under_load_stops_every_attempt_after_its_reply(
         for c in [*clients, admin]:
             c.close()
     finally:
-        daemon.stop()
+        await daemon.close()
 
     print(f"kill switch acknowledged in {switch_ack_s * 1000:.1f} ms with 500 orders in flight")
     journal = daemon.paper_journal("fyers") + daemon.paper_journal("hdfc")
@@ -112,7 +110,7 @@ async def test_kill_switch_under_load_stops_every_attempt_after_its_reply(
 async def test_sigterm_under_load_finishes_and_stores_every_accepted_order(
     tmp_path: Path, ctx: zmq.asyncio.Context
 ) -> None:
-    daemon = started(tmp_path, fyers={"latency_ms": 500}, hdfc={"latency_ms": 800})
+    daemon = await started(tmp_path, fyers={"latency_ms": 500}, hdfc={"latency_ms": 800})
     clients = [ReqClient(ctx, daemon.rep, daemon.token) for _ in range(40)]
     try:
         orders = [asyncio.create_task(c.call({"op": "place_order", "idempotency_key": f"term-{i}",
@@ -120,16 +118,16 @@ async def test_sigterm_under_load_finishes_and_stores_every_accepted_order(
                                                         "order_type": "MARKET"}}))
                   for i, c in enumerate(clients)]
         await asyncio.sleep(0.3)
-        exit_code = await asyncio.to_thread(daemon.terminate)
+        exit_code = await daemon.stop()
         replies = await asyncio.gather(*orders)
     finally:
         for c in clients:
             c.close()
-        daemon.stop()
+        await daemon.close()
     assert exit_code == 0
     assert all(r is not None and r["ok"] and r["status"] == "success" for r in replies)
 
-    daemon.start()  # the stored outcomes survive: every key replays, nothing is placed again
+    await daemon.start()  # the stored outcomes survive: every key replays, nothing is placed again
     try:
         again = ReqClient(ctx, daemon.rep, daemon.token)
         for i, first in enumerate(replies):
@@ -140,5 +138,5 @@ async def test_sigterm_under_load_finishes_and_stores_every_accepted_order(
             assert replay is not None and replay["replayed"] is True and replay["results"] == first["results"]
         again.close()
     finally:
-        daemon.stop()
+        await daemon.close()
     assert len([e for e in daemon.paper_journal("fyers") if e["op"] == "add"]) == 40

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +16,14 @@ import zmq.asyncio
 
 from ordod.brokers.base import client_tag
 from tests.harness import ORDER
-from tests.process import DaemonProcess
+from tests.processes import DaemonProcess
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
-    proc = DaemonProcess(tmp_path, brokers={"fyers": {"latency_ms": 300}, "hdfc": {"latency_ms": 1500}})
+async def daemon(tmp_path: Path) -> AsyncIterator[DaemonProcess]:
+    proc = DaemonProcess.on_fixed_ports(tmp_path, brokers={"fyers": {"latency_ms": 300}, "hdfc": {"latency_ms": 1500}})
     yield proc
-    proc.stop()
+    await proc.close()
 
 
 async def send_order(ctx: zmq.asyncio.Context, endpoint: str, token: str, key: str,
@@ -43,7 +43,7 @@ async def send_order(ctx: zmq.asyncio.Context, endpoint: str, token: str, key: s
 
 
 async def test_kill_9_mid_fan_out_then_retry_every_key_places_nothing_twice(daemon: DaemonProcess) -> None:
-    daemon.start()
+    await daemon.start()
     token = daemon.token
     ctx = zmq.asyncio.Context()
     keys = [f"crash-{i:02d}" for i in range(24)]
@@ -51,11 +51,11 @@ async def test_kill_9_mid_fan_out_then_retry_every_key_places_nothing_twice(daem
         in_flight = [asyncio.create_task(send_order(ctx, daemon.rep, token, k, timeout_ms=5_000)) for k in keys]
         # fyers (300 ms) has answered, hdfc (1.5 s) has not: the worst moment to die.
         await asyncio.sleep(0.8)
-        daemon.kill9()
+        await daemon.kill9()
         lost = await asyncio.gather(*in_flight)
         assert all(reply is None for reply in lost), "no reply can arrive from a killed daemon"
 
-        daemon.start()
+        await daemon.start()
         replies = {k: await send_order(ctx, daemon.rep, token, k) for k in keys}
         again = {k: await send_order(ctx, daemon.rep, token, k) for k in keys}
     finally:
@@ -84,9 +84,9 @@ async def test_kill_9_mid_fan_out_then_retry_every_key_places_nothing_twice(daem
 
 
 async def test_orders_after_a_crash_restart_are_placed_normally(daemon: DaemonProcess) -> None:
-    daemon.start()
-    daemon.kill9()
-    daemon.start()
+    await daemon.start()
+    await daemon.kill9()
+    await daemon.start()
     ctx = zmq.asyncio.Context()
     try:
         reply = await send_order(ctx, daemon.rep, daemon.token, "after-restart")

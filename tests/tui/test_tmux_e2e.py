@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,14 +19,9 @@ import pytest
 
 from ordo_shared.client import OrdoClient
 from ordo_shared.client_config import ClientSettings
+from tests.processes import loopback_endpoint, write_config
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (make test installs it)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ordo_command() -> list[str]:
@@ -72,12 +66,11 @@ class Tmux:
 @pytest.fixture
 def ordod(tmp_path: Path) -> Iterator[Path]:
     """A real ordod on two fast paper brokers; yields its config file."""
-    config = tmp_path / "ordod.toml"
-    config.write_text(
-        f'[daemon]\nstate_dir = "{tmp_path / "state"}"\nrep_endpoint = "tcp://127.0.0.1:{_free_port()}"\n'
-        f'pub_endpoint = "tcp://127.0.0.1:{_free_port()}"\nhttp_listen = ""\nhealth_interval_s = 0.5\n\n'
-        "[brokers.fyers]\nlatency_ms = 1\n\n[brokers.hdfc]\nlatency_ms = 1\n"
-    )
+    config = write_config(tmp_path / "ordod.toml", {
+        "daemon": {"state_dir": str(tmp_path / "state"), "rep_endpoint": loopback_endpoint(),
+                   "pub_endpoint": loopback_endpoint(), "http_listen": "", "health_interval_s": 0.5},
+        "brokers": {"fyers": {"latency_ms": 1}, "hdfc": {"latency_ms": 1}},
+    })
     with (tmp_path / "ordod.log").open("wb") as log:
         daemon = subprocess.Popen([sys.executable, "-m", "ordod", "--state-dir", str(tmp_path / "state"),
                                    "--config", str(config)], stdout=log, stderr=log)
